@@ -1,0 +1,1 @@
+"""Image-import plugins for OpenStack Glance's interoperable image import."""

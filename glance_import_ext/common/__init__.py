@@ -1,0 +1,1 @@
+"""Mechanisms every plugin shares: tasks, options, staging, hashing."""

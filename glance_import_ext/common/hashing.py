@@ -1,0 +1,103 @@
+"""Several digests of one stream in a single pass, in constant memory.
+
+Each algorithm gets a thread of its own: hashlib releases the GIL while it
+hashes a large buffer, so sha256 and sha512 of the same chunk run on two
+cores at once. Chunks reach the threads through bounded queues, so memory
+stays at a few chunks whatever the image size.
+"""
+
+import hashlib
+import queue
+import re
+import threading
+
+_HEX = re.compile(r'^[0-9a-f]+$')
+_QUEUE_DEPTH = 4
+
+
+def check_algorithm(name):
+    """The canonical name of a hashlib algorithm with a fixed digest size.
+
+    :raises ValueError: with a message that says what is accepted.
+    """
+    canonical = name.lower().replace('-', '_')
+    try:
+        digest = hashlib.new(canonical)
+    except (ValueError, TypeError):
+        raise ValueError('unknown digest algorithm %r (known: %s)' % (
+            name, ', '.join(sorted(supported()))))
+    if canonical.startswith('shake'):
+        raise ValueError('%s has no fixed digest length' % canonical)
+    return canonical, digest.digest_size
+
+
+def check_hex_digest(algorithm, value):
+    """Normalise a declared hex digest; ValueError if it cannot be one."""
+    canonical, size = check_algorithm(algorithm)
+    text = value.strip().lower()
+    if not _HEX.match(text):
+        raise ValueError('%s digest %r is not hexadecimal' % (canonical,
+                                                               value))
+    if len(text) != size * 2:
+        raise ValueError('%s digest %r has %d hex digits, expected %d' % (
+            canonical, value, len(text), size * 2))
+    return canonical, text
+
+
+def supported():
+    return {a for a in hashlib.algorithms_available
+            if not a.startswith('shake') and '-' not in a}
+
+
+def digest_stream(chunks, algorithms, progress=None):
+    """Hex digests of the concatenated ``chunks`` for every algorithm.
+
+    :param progress: called with the byte count after each chunk.
+    :returns: ({algorithm: hexdigest}, total bytes)
+    """
+    hashers = {a: hashlib.new(a) for a in algorithms}
+    total = 0
+    if len(hashers) <= 1:
+        for chunk in chunks:
+            for h in hashers.values():
+                h.update(chunk)
+            total += len(chunk)
+            if progress:
+                progress(total)
+        return {a: h.hexdigest() for a, h in hashers.items()}, total
+
+    feeds = [_HashThread(h) for h in hashers.values()]
+    try:
+        for chunk in chunks:
+            for feed in feeds:
+                feed.put(chunk)
+            total += len(chunk)
+            if progress:
+                progress(total)
+    finally:
+        for feed in feeds:
+            feed.close()
+    return {a: h.hexdigest() for a, h in hashers.items()}, total
+
+
+class _HashThread:
+
+    def __init__(self, hasher):
+        self.hasher = hasher
+        self.queue = queue.Queue(_QUEUE_DEPTH)
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def _work(self):
+        while True:
+            chunk = self.queue.get()
+            if chunk is None:
+                return
+            self.hasher.update(chunk)
+
+    def put(self, chunk):
+        self.queue.put(chunk)
+
+    def close(self):
+        self.queue.put(None)
+        self.thread.join()

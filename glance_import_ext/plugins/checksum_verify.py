@@ -1,0 +1,75 @@
+"""checksum_verify: the staged bytes must match every digest the user declared.
+
+A user declares what they expect before importing, one image property per
+algorithm, e.g. ``expected_digest_sha256=<hex>`` (any fixed-length
+algorithm hashlib offers: md5, sha1, sha256, sha512, sha3_256, blake2b...).
+All declared digests are computed in one pass over the staged data; any
+mismatch fails the import before a byte reaches a store. An image with no
+declaration imports as if the plugin were not there.
+
+Records on success: ``import_ext_verified_digests`` (the algorithms checked).
+"""
+
+from glance_import_ext.common import hashing
+from glance_import_ext.common import heartbeat
+from glance_import_ext.common import plugin
+from glance_import_ext.common import staging
+from glance_import_ext.common import task
+
+NAME = 'checksum_verify'
+DECLARATION_PREFIX = 'expected_digest_'
+VERIFIED_PROPERTY = 'import_ext_verified_digests'
+
+
+def declared_digests(properties):
+    """{algorithm: hex digest} from the image's declarations.
+
+    :raises ValueError: naming the property that is malformed.
+    """
+    declared = {}
+    for key, value in sorted(properties.items()):
+        if not key.startswith(DECLARATION_PREFIX):
+            continue
+        try:
+            algorithm, digest = hashing.check_hex_digest(
+                key[len(DECLARATION_PREFIX):], value)
+        except ValueError as exc:
+            raise ValueError('property %s: %s' % (key, exc))
+        if declared.get(algorithm, digest) != digest:
+            raise ValueError('two different %s digests are declared' %
+                             algorithm)
+        declared[algorithm] = digest
+    return declared
+
+
+class VerifyDeclaredDigests(task.ImageTask):
+
+    inputs = ('file_path',)
+
+    def run(self, file_path):
+        try:
+            declared = declared_digests(self.plugin.image().extra_properties)
+        except ValueError as exc:
+            raise self.failure('%s; correct it and import again' % exc)
+        if not declared:
+            return
+        data = staging.StagedData(file_path)
+        beat = heartbeat.Heartbeat(self.plugin.task_repo,
+                                   self.plugin.task_id)
+        actual, size = hashing.digest_stream(
+            data.chunks(), declared,
+            progress=lambda n: beat.beat('%s: hashed %d MiB' % (
+                NAME, n // 2 ** 20)))
+        for algorithm, expected in sorted(declared.items()):
+            if actual[algorithm] != expected:
+                raise self.failure(
+                    '%s mismatch: expected %s, the %d imported bytes have %s;'
+                    ' nothing was stored' % (algorithm, expected, size,
+                                             actual[algorithm]))
+        self.update_image({VERIFIED_PROPERTY: ','.join(sorted(declared))})
+
+
+def get_flow(**kwargs):
+    """Verify declared digests of the staged data."""
+    return plugin.build_flow(NAME, kwargs,
+                             lambda p: [VerifyDeclaredDigests(p)])

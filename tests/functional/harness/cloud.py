@@ -1,0 +1,99 @@
+"""Clouds the functional tests and the demo run: real services, wired up.
+
+``Cloud`` is a context manager; leaving it stops every process it started,
+also when a test fails half-way.
+"""
+
+import os
+import shutil
+import tempfile
+
+from tests.functional.harness import client
+from tests.functional.harness import glance
+from tests.functional.harness import identity
+from tests.functional.harness import keystone as keystone_mod
+from tests.functional.harness import mariadb
+from tests.functional.harness import process
+
+
+class Cloud:
+
+    def __init__(self, keep_dir=False, base_dir=None):
+        self.base_dir = base_dir or tempfile.mkdtemp(prefix='gie-cloud-')
+        self.keep_dir = keep_dir
+        self.workers = {}   # name -> GlanceAPI
+        self.keystone = None
+        self.db = mariadb.server(os.path.join(
+            tempfile.gettempdir(), 'gie-mariadb-%d' % os.getpid()))
+        self._region_db = {}
+        # Glance 33 filters glance-download and web-download URLs by port:
+        # every worker allows the ports of the whole cloud, known up front.
+        self.ports = [process.free_port() for _ in range(8)]
+        self._free_ports = list(self.ports)
+
+    def reserve_port(self):
+        """A port every glance-api of this cloud accepts in import URLs."""
+        return self._free_ports.pop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        for worker in self.workers.values():
+            worker.stop()
+        if self.keystone:
+            self.keystone.stop()
+        if not self.keep_dir:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def with_keystone(self):
+        self.keystone = keystone_mod.Keystone(
+            self.base_dir, self.db.create_database('keystone'))
+        self.keystone.start()
+        return self
+
+    def add_glance(self, name, region='RegionOne', plugins=(), start=True,
+                   **kwargs):
+        """A glance-api worker; workers of one region are its replicas."""
+        first = region not in self._region_db
+        if first:
+            self._region_db[region] = self.db.create_database('glance')
+        auth = self.keystone.glance_auth(region) if self.keystone else None
+        worker = glance.GlanceAPI(
+            name, self.base_dir, self._region_db[region],
+            os.path.join(self.base_dir, 'store-' + region), plugins=plugins,
+            auth=auth, port=self.reserve_port(), allowed_ports=self.ports,
+            **kwargs)
+        self.workers[name] = worker
+        if first:
+            worker.db_sync()
+            if self.keystone:
+                self.keystone.add_region(region)
+                self.keystone.add_image_endpoint(region, worker.url)
+        if start:
+            worker.start()
+        return worker
+
+    def client(self, worker, user='alice', project='demo',
+               roles=('member', 'reader')):
+        """An Image API client acting as ``user`` on ``worker``."""
+        url = self.workers[worker].url
+        if self.keystone:
+            sess = self.keystone.session(
+                user, keystone_mod.USER_PASSWORD, project)
+            return client.ImageClient(url, sess.get_token())
+        return client.ImageClient(url, identity.token(user, project, roles))
+
+    def add_user(self, user, project, roles=('member', 'reader')):
+        if self.keystone:
+            self.keystone.add_user(user, project, roles)
+
+    def logs(self):
+        parts = [w.logs() for w in self.workers.values()]
+        if self.keystone:
+            parts.append(self.keystone.logs())
+        parts.append('==> mariadb error log <==\n' + self.db.log_tail())
+        return '\n'.join(parts)

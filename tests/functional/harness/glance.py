@@ -1,0 +1,195 @@
+"""One glance-api 33 worker under uWSGI, configured like a real deployment."""
+
+import configparser
+import os
+import sys
+
+import requests
+
+from tests.functional.harness import process
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+BIN_DIR = os.path.dirname(sys.executable)
+IMPORT_METHODS = '[glance-direct,web-download,copy-image,glance-download]'
+
+UWSGI_INI = """[uwsgi]
+http-socket = 127.0.0.1:{port}
+module = glance.wsgi.api:application
+pythonpath = {repo_root}
+master = true
+processes = {processes}
+lazy-apps = true
+need-app = true
+enable-threads = true
+die-on-term = true
+exit-on-reload = true
+buffer-size = 65535
+http-chunked-input = true
+http-auto-chunked = true
+http-raw-body = true
+chunked-input-limit = 1073741824
+socket-timeout = 60
+add-header = Connection: close
+logto = {uwsgi_log}
+"""
+
+
+def _ini(path, sections):
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    for section, values in sections.items():
+        parser[section] = {k: str(v) for k, v in values.items()}
+    with open(path, 'w') as f:
+        parser.write(f)
+
+
+class GlanceAPI:
+    """A glance-api worker with its own staging dir.
+
+    ``region`` groups workers: those of one region share a database and an
+    image store, as replicas of one deployment do; each keeps its own
+    staging dir and announces its own ``worker_self_reference_url``.
+    """
+
+    def __init__(self, name, base_dir, db_url, store_dir, plugins=(),
+                 auth=None, conf=None, import_conf=None, paste_filters=(),
+                 processes=1, port=None, allowed_ports=()):
+        self.name = name
+        self.dir = os.path.join(base_dir, name)
+        self.conf_dir = os.path.join(self.dir, 'etc')
+        self.staging_dir = os.path.join(self.dir, 'staging')
+        self.store_dir = store_dir
+        self.db_url = db_url
+        self.plugins = list(plugins)
+        self.auth = auth  # None: test identity filter; else keystone settings
+        self.conf = conf or {}
+        self.import_conf = import_conf or {}
+        self.paste_filters = list(paste_filters)
+        self.processes = processes
+        self.port = port or process.free_port()
+        self.allowed_ports = sorted({80, 443, self.port, *allowed_ports})
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.log_file = os.path.join(self.dir, 'glance-api.log')
+        self.uwsgi_log = os.path.join(self.dir, 'uwsgi.log')
+        self.service = None
+        for d in (self.conf_dir, self.staging_dir, self.store_dir,
+                  os.path.join(self.dir, 'tasks')):
+            os.makedirs(d, exist_ok=True)
+        self.write_config()
+
+    # -- configuration -------------------------------------------------
+    def write_config(self):
+        api = {
+            'DEFAULT': {
+                'debug': 'true',
+                'log_file': self.log_file,
+                'enabled_backends': 'local:file',
+                'enabled_import_methods': IMPORT_METHODS,
+                'worker_self_reference_url': self.url,
+                'public_endpoint': self.url,
+                'image_size_cap': 8 * 1024 ** 3,
+            },
+            'database': {'connection': self.db_url},
+            'glance_store': {'default_backend': 'local'},
+            'local': {'filesystem_store_datadir': self.store_dir},
+            'os_glance_staging_store': {
+                'filesystem_store_datadir': self.staging_dir},
+            'os_glance_tasks_store': {
+                'filesystem_store_datadir': os.path.join(self.dir, 'tasks')},
+            'import_filtering_opts': {
+                'allowed_hosts': '[127.0.0.1,localhost]',
+                'allowed_ports': '[%s]' % ','.join(
+                    str(p) for p in self.allowed_ports)},
+            'paste_deploy': {
+                'flavor': 'functional',
+                'config_file': os.path.join(self.conf_dir,
+                                            'glance-api-paste.ini')},
+            'oslo_policy': {'enforce_new_defaults': 'true',
+                            'enforce_scope': 'true'},
+        }
+        if self.auth:
+            api['keystone_authtoken'] = dict(self.auth['authtoken'])
+            api['DEFAULT']['region_name'] = self.auth.get('region', '')
+        for section, values in self.conf.items():
+            api.setdefault(section, {}).update(values)
+        _ini(os.path.join(self.conf_dir, 'glance-api.conf'), api)
+
+        imp = {'image_import_opts': {
+            'image_import_plugins': '[%s]' % ','.join(self.plugins)}}
+        for section, values in self.import_conf.items():
+            imp.setdefault(section, {}).update(values)
+        _ini(os.path.join(self.conf_dir, 'glance-image-import.conf'), imp)
+        self._write_paste()
+        with open(os.path.join(self.conf_dir, 'uwsgi.ini'), 'w') as f:
+            f.write(UWSGI_INI.format(port=self.port, repo_root=REPO_ROOT,
+                                     processes=self.processes,
+                                     uwsgi_log=self.uwsgi_log))
+
+    def _write_paste(self):
+        # Start from the paste file the installed Glance ships, so the
+        # pipeline is Glance's own with only the identity step chosen here.
+        shipped = os.path.join(sys.prefix, 'etc', 'glance',
+                               'glance-api-paste.ini')
+        paste = configparser.ConfigParser(interpolation=None)
+        paste.optionxform = str
+        paste.read(shipped)
+        if not paste.has_section('composite:api'):
+            raise process.ServiceFailed('no Glance paste file at ' + shipped)
+        identity = 'authtoken' if self.auth else 'testidentity'
+        filters = ' '.join(['cors'] + self.paste_filters + [
+            'http_proxy_to_wsgi', 'versionnegotiation', 'osprofiler',
+            identity, 'context', 'rootapp'])
+        paste['composite:api']['functional'] = filters
+        paste['composite:glance-api-functional'] = dict(
+            paste['composite:glance-api'])
+        paste['filter:testidentity'] = {
+            'paste.filter_factory':
+                'tests.functional.harness.identity:filter_factory'}
+        paste['app:healthcheck']['disable_by_file_path'] = os.path.join(
+            self.dir, 'healthcheck_disable')
+        with open(os.path.join(self.conf_dir, 'glance-api-paste.ini'),
+                  'w') as f:
+            paste.write(f)
+
+    def env(self):
+        env = dict(os.environ)
+        env['OS_GLANCE_CONFIG_DIR'] = self.conf_dir
+        env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
+        return env
+
+    def db_sync(self):
+        process.run([os.path.join(BIN_DIR, 'glance-manage'), '--config-file',
+                     os.path.join(self.conf_dir, 'glance-api.conf'),
+                     'db_sync'], env=self.env(), what='glance-manage db_sync')
+
+    # -- lifecycle -----------------------------------------------------
+    def start(self):
+        self.service = process.Service(
+            'glance-api %s' % self.name,
+            [os.path.join(BIN_DIR, 'uwsgi'), '--ini',
+             os.path.join(self.conf_dir, 'uwsgi.ini')],
+            os.path.join(self.dir, 'uwsgi.out'), env=self.env())
+        self.service.start()
+        self.service.wait_until(self._healthy, what='healthy')
+
+    def _healthy(self):
+        return requests.get(self.url + '/healthcheck', timeout=2).ok
+
+    def stop(self):
+        if self.service:
+            self.service.stop()
+
+    @property
+    def running(self):
+        return self.service is not None and self.service.running
+
+    def logs(self):
+        out = []
+        for path in (self.log_file, self.uwsgi_log):
+            try:
+                with open(path, errors='replace') as f:
+                    out.append('==> %s <==\n%s' % (path, f.read()))
+            except OSError:
+                pass
+        return '\n'.join(out)

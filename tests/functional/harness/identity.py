@@ -1,0 +1,48 @@
+"""Test-only identity for glance-api without Keystone.
+
+A paste filter that turns a token of the form
+``noauth:<user>:<project>:<role,role>`` into the headers keystonemiddleware
+would set. Identity stays inside the token because a worker that proxies an
+import to the staging worker forwards only X-Auth-Token.
+Never deploy this: it trusts whatever the caller writes.
+"""
+
+from oslo_config import cfg
+import webob.dec
+import webob.exc
+
+# Glance reads [keystone_authtoken] auth_url when it builds the client that
+# proxies an import to another worker; without keystonemiddleware loaded the
+# option would not exist.
+cfg.CONF.register_opts([cfg.StrOpt('auth_url')], group='keystone_authtoken')
+
+
+def token(user, project, roles=('member', 'reader')):
+    return 'noauth:%s:%s:%s' % (user, project, ','.join(roles))
+
+
+class NoAuthIdentity:
+
+    def __init__(self, app):
+        self.app = app
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        for name in ('X-Identity-Status', 'X-User-Id', 'X-Project-Id',
+                     'X-Roles', 'X-Tenant-Id'):
+            req.headers.pop(name, None)
+        parts = req.headers.get('X-Auth-Token', '').split(':')
+        if len(parts) != 4 or parts[0] != 'noauth':
+            return webob.exc.HTTPUnauthorized(
+                explanation='test identity: expected a token '
+                            'noauth:<user>:<project>:<roles>')
+        _, user, project, roles = parts
+        req.headers['X-Identity-Status'] = 'Confirmed'
+        req.headers['X-User-Id'] = user
+        req.headers['X-Project-Id'] = project
+        req.headers['X-Roles'] = roles
+        return req.get_response(self.app)
+
+
+def filter_factory(global_conf, **local_conf):
+    return NoAuthIdentity

@@ -1,0 +1,95 @@
+"""A service process the tests start, wait for and always stop."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+
+class ServiceFailed(Exception):
+    """A service could not be started; the message names it and its log."""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def run(cmd, env=None, what=None):
+    """Run a set-up command; on failure raise with its output."""
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if proc.returncode:
+        raise ServiceFailed('%s failed (exit %d): %s\n%s' % (
+            what or cmd[0], proc.returncode, ' '.join(cmd), proc.stdout))
+    return proc.stdout
+
+
+class Service:
+    """One long-running process with its log file.
+
+    The process gets its own session so that stop() takes down every
+    child (uWSGI workers) with it.
+    """
+
+    def __init__(self, name, cmd, log_path, env=None):
+        self.name = name
+        self.cmd = cmd
+        self.log_path = log_path
+        self.env = env
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, 'ab')
+        try:
+            self.proc = subprocess.Popen(
+                self.cmd, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env=self.env,
+                start_new_session=True)
+        finally:
+            log.close()
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_until(self, ready, timeout=90, what='ready'):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise ServiceFailed('%s exited with %s before it was %s; '
+                                    'log:\n%s' % (self.name, self.proc.poll(),
+                                                  what, self.log_tail()))
+            try:
+                if ready():
+                    return
+            except Exception:  # not up yet: connection refused and the like
+                pass
+            time.sleep(0.2)
+        raise ServiceFailed('%s was not %s after %ss; log:\n%s' % (
+            self.name, what, timeout, self.log_tail()))
+
+    def stop(self, timeout=20):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        self.proc = None
+
+    def log_tail(self, max_bytes=20000):
+        try:
+            with open(self.log_path, 'rb') as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - max_bytes))
+                return f.read().decode('utf-8', 'replace')
+        except OSError as exc:
+            return '(no log: %s)' % exc

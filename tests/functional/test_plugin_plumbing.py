@@ -1,0 +1,76 @@
+"""The plugins run inside a real glance-api, in order, and fail cleanly."""
+
+import hashlib
+
+from tests.functional import base
+
+PLUGINS = ['staging_owner', 'checksum_verify']
+
+
+class TestPluginsInGlance(base.CloudTestCase):
+    """Two replicas of one region, listing the same plugins in two orders."""
+
+    @classmethod
+    def build_cloud(cls, cloud):
+        cloud.add_glance('forward', plugins=PLUGINS)
+        cloud.add_glance('backward', plugins=PLUGINS[::-1])
+        cloud.add_glance('misconfigured', plugins=PLUGINS, import_conf={
+            'glance_import_ext': {'heartbeat_interval': '0'}})
+
+    def test_plugins_run_in_configured_order(self):
+        data = base.random_bytes(300 * 1024)
+        for worker, expected in (('forward', PLUGINS),
+                                 ('backward', PLUGINS[::-1])):
+            client = self.cloud.client(worker)
+            image, task = self.stage_and_import(client, data)
+            self.assertEqual('success', task['status'], task)
+            self.assertImported(client, image, data)
+            self.assertEqual(','.join(expected), image['import_ext_plugins'])
+            url = self.cloud.workers[worker].url
+            self.assertEqual(url, image['import_ext_staged_on'])
+            self.assertEqual(url, image['import_ext_imported_on'])
+
+    def test_failing_plugin_reports_and_image_can_be_retried(self):
+        client = self.cloud.client('forward')
+        data = base.random_bytes(200 * 1024)
+        wrong = hashlib.sha256(b'something else').hexdigest()
+        image, task = self.stage_and_import(
+            client, data, expected_digest_sha256=wrong)
+
+        self.assertEqual('failure', task['status'])
+        self.assertIn('checksum_verify: sha256 mismatch', task['message'])
+        self.assertIn(wrong, task['message'])
+        self.assertIn(hashlib.sha256(data).hexdigest(), task['message'])
+        # Reverted: nothing stored, no record of either plugin, unlocked.
+        self.assertNotEqual('active', image['status'])
+        self.assertIsNone(image['os_hash_value'])
+        for key in ('import_ext_plugins', 'import_ext_staged_on',
+                    'import_ext_imported_on', 'import_ext_verified_digests'):
+            self.assertNotIn(key, image)
+        self.assertEqual([], image['os_glance_importing_to_stores'] and [])
+
+        # The user corrects the declaration; the same image now imports.
+        client.request('PATCH', '/v2/images/' + image['id'], json=[
+            {'op': 'replace', 'path': '/expected_digest_sha256',
+             'value': hashlib.sha256(data).hexdigest()}],
+            headers={'Content-Type':
+                     'application/openstack-images-v2.1-json-patch'})
+        if image['status'] == 'queued':
+            client.stage(image['id'], data)
+        client.import_(image['id'], 'glance-direct')
+        image, task = client.wait_for_import(image['id'])
+        self.assertEqual('success', task['status'], task)
+        self.assertImported(client, image, data)
+        self.assertEqual('sha256', image['import_ext_verified_digests'])
+        self.assertEqual('staging_owner,checksum_verify',
+                         image['import_ext_plugins'])
+
+    def test_invalid_option_fails_import_naming_it(self):
+        client = self.cloud.client('misconfigured')
+        data = base.random_bytes(1024)
+        image, task = self.stage_and_import(client, data)
+        self.assertEqual('failure', task['status'])
+        self.assertIn('[glance_import_ext] heartbeat_interval',
+                      task['message'])
+        self.assertIn('glance-image-import.conf', task['message'])
+        self.assertNotEqual('active', image['status'])
