@@ -36,12 +36,13 @@ def check_options(group, opts, conf=CONF):
             getattr(conf[group], opt.dest)
         except (ValueError, cfg.Error) as exc:
             raise errors.ConfigError(
-                'option [%s] %s has an invalid value (%s); fix it in '
+                'option [%s] %s has an invalid value: %s; fix it in '
                 'glance-image-import.conf and restart glance-api' % (
                     group, opt.name, _reason(exc)))
 
 
 def _reason(exc):
-    # oslo.config's message repeats the raw value and the parser's words;
-    # its last line is the part that says what is wrong.
-    return str(exc).strip().splitlines()[-1]
+    # oslo.config's message names the file and option again; keep the part
+    # after "is not valid:", which says what is wrong.
+    text = str(exc).strip()
+    return text.split('is not valid:', 1)[-1].strip().rstrip('.')

@@ -5,7 +5,9 @@ Every plugin's ``get_flow(**kwargs)`` ends in ``build_flow``, which
   the import naming the option (stevedore would otherwise log the error
   and drop the plugin, and the import would pass unchecked);
 - appends the plugin's name to the image's ``import_ext_plugins``
-  property, so the image shows which plugins ran, in order.
+  property, so the image shows which plugins ran, in order;
+- puts the image back in the status it had before the import when the
+  import fails (see RestoreImportStatus).
 """
 
 from oslo_log import log as logging
@@ -13,6 +15,7 @@ from taskflow.patterns import linear_flow as lf
 
 from glance_import_ext.common import errors
 from glance_import_ext.common import options
+from glance_import_ext.common import staging
 from glance_import_ext.common import task as image_task
 
 LOG = logging.getLogger(__name__)
@@ -44,15 +47,73 @@ class PluginContext:
         """The image as stored now (read only; changes go via ImageTask)."""
         return self.image_repo.get(self.image_id)
 
+    def image_properties(self):
+        """The image's extra properties as a plain dict.
+
+        Glance's ExtraProperties mixes MutableMapping into dict, and its
+        items()/values() come out empty; only dict(...) sees the content.
+        """
+        return dict(self.image().extra_properties)
+
 
 class RecordPluginRun(image_task.ImageTask):
     """Append the plugin's name to the image's trail of plugins."""
 
     def run(self):
-        trail = self.plugin.image().extra_properties.get(TRAIL_PROPERTY)
+        trail = self.plugin.image_properties().get(TRAIL_PROPERTY)
         names = trail.split(',') if trail else []
         self.update_image({TRAIL_PROPERTY: ','.join(names + [
             self.plugin.name])})
+
+
+class RestoreImportStatus(image_task.ImageTask):
+    """On failure, return the image to its status from before the import.
+
+    Glance marks the image ``importing`` while it builds the flow, and only
+    its last task (after the plugins and the store upload) sets it back on
+    failure. When a plugin or a store upload fails, the image would stay
+    ``importing`` for good and no new import could start: glance-direct
+    needs ``uploading``, web-download and glance-download need ``queued``.
+    Glance's state machine allows importing -> queued -> uploading; the
+    second step is taken only while the staged data is still there (Glance
+    keeps it after a failed import), so glance-direct can simply be retried.
+    """
+
+    inputs = ('file_path',)
+
+    def __init__(self, plugin, status_before):
+        self.status_before = status_before
+        super().__init__(plugin)
+
+    def run(self, file_path):
+        pass
+
+    def revert(self, *args, **kwargs):
+        if self.status_before not in ('uploading', 'queued'):
+            return
+        status = self.status_before
+        if status == 'uploading' and not _still_staged(kwargs.get('file_path')):
+            status = 'queued'  # the data must be staged again
+        from glance.common import exception
+        try:
+            with self.plugin.action_wrapper as action:
+                if action.image_status != 'importing' or action.image_locations:
+                    return  # already restored, or data reached a store
+                action.set_image_attribute(status='queued')
+                if status == 'uploading':
+                    action.set_image_attribute(status='uploading')
+                action.remove_importing_stores(self.plugin.backends)
+        except (exception.TaskAbortedError, exception.NotFound):
+            return  # another import owns the image now, or it is gone
+        LOG.info('Image %s back in status %s after its import failed',
+                 self.plugin.image_id, status)
+
+
+def _still_staged(file_path):
+    try:
+        return staging.StagedData(file_path).exists()
+    except ValueError:
+        return False
 
 
 class RefuseToRun(image_task.ImageTask):
@@ -74,7 +135,10 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
     :param option_groups: (group, opts) pairs the plugin reads.
     """
     plugin = PluginContext(name, kwargs)
-    flow = lf.Flow('%s-%s' % (plugin.task_type, name))
+    # get_flow runs before Glance marks the image importing: this is the
+    # status a failed import must return to.
+    flow = lf.Flow('%s-%s' % (plugin.task_type, name)).add(
+        RestoreImportStatus(plugin, plugin.image().status))
     try:
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
                 option_groups):

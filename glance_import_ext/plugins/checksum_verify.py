@@ -48,7 +48,7 @@ class VerifyDeclaredDigests(task.ImageTask):
 
     def run(self, file_path):
         try:
-            declared = declared_digests(self.plugin.image().extra_properties)
+            declared = declared_digests(self.plugin.image_properties())
         except ValueError as exc:
             raise self.failure('%s; correct it and import again' % exc)
         if not declared:

@@ -69,7 +69,7 @@ class CheckStagedHere(task.ImageTask):
 def _tasks(p):
     image = p.image()
     # Read now: Glance removes os_glance_stage_host once the flow is built.
-    stage_host = image.extra_properties.get(STAGE_HOST)
+    stage_host = dict(image.extra_properties).get(STAGE_HOST)
     staged_size = image.size if p.import_method == 'glance-direct' else None
     return [CheckStagedHere(p, stage_host, staged_size)]
 

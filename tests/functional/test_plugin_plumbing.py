@@ -41,13 +41,14 @@ class TestPluginsInGlance(base.CloudTestCase):
         self.assertIn('checksum_verify: sha256 mismatch', task['message'])
         self.assertIn(wrong, task['message'])
         self.assertIn(hashlib.sha256(data).hexdigest(), task['message'])
-        # Reverted: nothing stored, no record of either plugin, unlocked.
-        self.assertNotEqual('active', image['status'])
+        # Reverted: nothing stored, no record of either plugin, and the
+        # image is staged again, ready for another glance-direct import.
+        self.assertEqual('uploading', image['status'])
         self.assertIsNone(image['os_hash_value'])
+        self.assertEqual('', image['os_glance_importing_to_stores'])
         for key in ('import_ext_plugins', 'import_ext_staged_on',
                     'import_ext_imported_on', 'import_ext_verified_digests'):
             self.assertNotIn(key, image)
-        self.assertEqual([], image['os_glance_importing_to_stores'] and [])
 
         # The user corrects the declaration; the same image now imports.
         client.request('PATCH', '/v2/images/' + image['id'], json=[
@@ -55,8 +56,6 @@ class TestPluginsInGlance(base.CloudTestCase):
              'value': hashlib.sha256(data).hexdigest()}],
             headers={'Content-Type':
                      'application/openstack-images-v2.1-json-patch'})
-        if image['status'] == 'queued':
-            client.stage(image['id'], data)
         client.import_(image['id'], 'glance-direct')
         image, task = client.wait_for_import(image['id'])
         self.assertEqual('success', task['status'], task)
@@ -73,4 +72,4 @@ class TestPluginsInGlance(base.CloudTestCase):
         self.assertIn('[glance_import_ext] heartbeat_interval',
                       task['message'])
         self.assertIn('glance-image-import.conf', task['message'])
-        self.assertNotEqual('active', image['status'])
+        self.assertEqual('uploading', image['status'])

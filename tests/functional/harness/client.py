@@ -82,13 +82,17 @@ class ImageClient:
     def wait_for_import(self, image_id, timeout=120):
         """Wait until the latest import task ends; return (image, task)."""
         deadline = time.monotonic() + timeout
+        settled = None
         while time.monotonic() < deadline:
             tasks = sorted(self.tasks(image_id),
                            key=lambda t: t['created_at'])
             if tasks and tasks[-1]['status'] in ('success', 'failure'):
                 image = self.get(image_id)
-                # The task ends just before the flow's last writes land.
-                if image['status'] not in ('importing',):
+                # The task is marked failed before the flow's reverts end:
+                # give the image a moment to leave 'importing'.
+                settled = settled or time.monotonic() + 10
+                if (image['status'] != 'importing' or
+                        time.monotonic() > settled):
                     return image, tasks[-1]
             time.sleep(0.3)
         raise AssertionError('import of %s did not finish in %ss: image %s, '
