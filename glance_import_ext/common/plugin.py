@@ -6,8 +6,7 @@ Every plugin's ``get_flow(**kwargs)`` ends in ``build_flow``, which
   and drop the plugin, and the import would pass unchecked);
 - appends the plugin's name to the image's ``import_ext_plugins``
   property, so the image shows which plugins ran, in order;
-- puts the image back in the status it had before the import when the
-  import fails (see RestoreImportStatus).
+- makes a failed glance-direct import retryable (RestoreStagedStatus).
 """
 
 from oslo_log import log as logging
@@ -66,47 +65,40 @@ class RecordPluginRun(image_task.ImageTask):
             self.plugin.name])})
 
 
-class RestoreImportStatus(image_task.ImageTask):
-    """On failure, return the image to its status from before the import.
+class RestoreStagedStatus(image_task.ImageTask):
+    """On a failed glance-direct import, make the image importable again.
 
-    Glance marks the image ``importing`` while it builds the flow, and only
-    its last task (after the plugins and the store upload) sets it back on
-    failure. When a plugin or a store upload fails, the image would stay
-    ``importing`` for good and no new import could start: glance-direct
-    needs ``uploading``, web-download and glance-download need ``queued``.
-    Glance's state machine allows importing -> queued -> uploading; the
-    second step is taken only while the staged data is still there (Glance
-    keeps it after a failed import), so glance-direct can simply be retried.
+    Glance marks the image ``importing`` while it builds the flow, and for
+    glance-direct only its last task (after the plugins and the store
+    upload) would set it back on failure. When a plugin or a store upload
+    fails, the image would stay ``importing`` for good, and glance-direct
+    needs ``uploading``. Glance's state machine allows importing -> queued
+    -> uploading; the second step is taken only while the staged data is
+    still there (Glance keeps it after a failed import), so the import can
+    simply be retried. web-download and glance-download need nothing: the
+    download task before the plugins sets ``queued`` on revert itself.
     """
 
     inputs = ('file_path',)
-
-    def __init__(self, plugin, status_before):
-        self.status_before = status_before
-        super().__init__(plugin)
 
     def run(self, file_path):
         pass
 
     def revert(self, *args, **kwargs):
-        if self.status_before not in ('uploading', 'queued'):
-            return
-        status = self.status_before
-        if status == 'uploading' and not _still_staged(kwargs.get('file_path')):
-            status = 'queued'  # the data must be staged again
+        staged = _still_staged(kwargs.get('file_path'))
         from glance.common import exception
         try:
             with self.plugin.action_wrapper as action:
                 if action.image_status != 'importing' or action.image_locations:
                     return  # already restored, or data reached a store
                 action.set_image_attribute(status='queued')
-                if status == 'uploading':
+                if staged:
                     action.set_image_attribute(status='uploading')
                 action.remove_importing_stores(self.plugin.backends)
         except (exception.TaskAbortedError, exception.NotFound):
             return  # another import owns the image now, or it is gone
         LOG.info('Image %s back in status %s after its import failed',
-                 self.plugin.image_id, status)
+                 self.plugin.image_id, 'uploading' if staged else 'queued')
 
 
 def _still_staged(file_path):
@@ -135,10 +127,9 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
     :param option_groups: (group, opts) pairs the plugin reads.
     """
     plugin = PluginContext(name, kwargs)
-    # get_flow runs before Glance marks the image importing: this is the
-    # status a failed import must return to.
-    flow = lf.Flow('%s-%s' % (plugin.task_type, name)).add(
-        RestoreImportStatus(plugin, plugin.image().status))
+    flow = lf.Flow('%s-%s' % (plugin.task_type, name))
+    if plugin.import_method == 'glance-direct':
+        flow.add(RestoreStagedStatus(plugin))
     try:
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
                 option_groups):

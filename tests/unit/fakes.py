@@ -1,0 +1,137 @@
+"""Fakes shared by the unit tests: an image repo, a task repo, a clock.
+
+The images are Glance's real domain ``Image`` objects (with their status
+state machine and ``ExtraProperties``), and changes go through Glance's real
+``ImportActionWrapper``; only the storage behind the repos is faked.
+"""
+
+import datetime
+
+from glance.async_.flows import api_image_import
+from glance.common import exception
+from glance import domain
+
+from glance_import_ext.common import plugin
+
+IMAGE_ID = '11111111-2222-3333-4444-555555555555'
+TASK_ID = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee'
+OTHER_TASK_ID = 'ffffffff-0000-0000-0000-000000000000'
+TASK_TYPE = 'api_image_import'
+PLUGIN_NAME = 'fake_plugin'
+LOCK_KEY = 'os_glance_import_task'
+
+
+def make_image(status='importing', properties=None, lock=TASK_ID, **kwargs):
+    """A Glance domain image locked by ``lock`` (no lock if None)."""
+    now = datetime.datetime(2024, 1, 1)
+    extra = dict(properties or {})
+    if lock is not None:
+        extra[LOCK_KEY] = lock
+    kwargs.setdefault('disk_format', 'raw')
+    kwargs.setdefault('container_format', 'bare')
+    return domain.Image(IMAGE_ID, status, now, now,
+                        extra_properties=extra, **kwargs)
+
+
+def clone_image(image):
+    """A detached copy, as a database read would give.
+
+    copy.deepcopy cannot be used: it copies ExtraProperties through its
+    items(), which Glance's ExtraProperties leaves empty.
+    """
+    return domain.Image(
+        image.image_id, image.status, image.created_at, image.updated_at,
+        extra_properties=dict(image.extra_properties),
+        locations=[dict(loc) for loc in image.locations],
+        disk_format=image.disk_format,
+        container_format=image.container_format,
+        size=image.size, virtual_size=image.virtual_size,
+        checksum=image.checksum, os_hash_algo=image.os_hash_algo,
+        os_hash_value=image.os_hash_value, owner=image.owner,
+        name=image.name)
+
+
+class FakeImageRepo:
+    """Holds one image; every get() returns a fresh copy of it."""
+
+    def __init__(self, image):
+        self.image = image
+        self.saves = []  # the from_state of every save
+
+    def get(self, image_id):
+        if self.image is None or image_id != self.image.image_id:
+            raise exception.ImageNotFound()
+        return clone_image(self.image)
+
+    def save(self, image, from_state=None):
+        self.saves.append(from_state)
+        self.image = clone_image(image)
+
+    @property
+    def properties(self):
+        """The stored image's extra properties, without the import lock."""
+        props = dict(self.image.extra_properties)
+        props.pop(LOCK_KEY, None)
+        return props
+
+    def change_behind_our_back(self, **properties):
+        """Another actor sets properties on the stored image."""
+        self.image.extra_properties.update(properties)
+
+    def steal_lock(self):
+        self.change_behind_our_back(**{LOCK_KEY: OTHER_TASK_ID})
+
+
+class FakeTask:
+
+    def __init__(self, status='processing', message=''):
+        self.task_id = TASK_ID
+        self.status = status
+        self.message = message
+
+
+class FakeTaskRepo:
+
+    def __init__(self, task=None):
+        self.task = task or FakeTask()
+        self.saved_messages = []
+
+    def get(self, task_id):
+        assert task_id == self.task.task_id, task_id
+        return self.task
+
+    def save(self, task):
+        self.saved_messages.append(task.message)
+
+
+class FakeClock:
+
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+def plugin_kwargs(image_repo, task_repo=None, method='glance-direct',
+                  backends=('store1',)):
+    """The keyword arguments Glance passes to a plugin's get_flow."""
+    return {
+        'task_id': TASK_ID,
+        'task_type': TASK_TYPE,
+        'image_id': IMAGE_ID,
+        'import_req': {'method': {'name': method}},
+        'action_wrapper': api_image_import.ImportActionWrapper(
+            image_repo, IMAGE_ID, TASK_ID),
+        'task_repo': task_repo or FakeTaskRepo(),
+        'image_repo': image_repo,
+        'backend': list(backends),
+    }
+
+
+def make_plugin(image_repo, name=PLUGIN_NAME, **kwargs):
+    """A PluginContext over ``image_repo`` using Glance's real wrapper."""
+    return plugin.PluginContext(name, plugin_kwargs(image_repo, **kwargs))
