@@ -1,4 +1,4 @@
-"""Options of every plugin, for oslo-config-generator (``oslo.config.opts``)."""
+"""Every option of the library, for oslo-config-generator."""
 
 import copy
 

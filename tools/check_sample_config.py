@@ -1,4 +1,4 @@
-"""Fail when etc/glance-image-import.conf differs from what the generator writes."""
+"""Fail when etc/glance-image-import.conf is not what the generator writes."""
 
 import difflib
 import os

@@ -40,11 +40,11 @@ def demo(cloud):
     cloud.add_user('alice', 'demo')
     cloud.add_glance('region-one', region='RegionOne')
     cloud.add_glance('region-two', region='RegionTwo', plugins=PLUGINS)
-    say('Cloud up in %.0f s: Keystone %s' % (time.monotonic() - t0,
-                                             cloud.keystone.url))
+    say('Cloud up in %.0f s: Keystone %s' % (
+        time.monotonic() - t0, cloud.keystone.url))
     for name, worker in cloud.workers.items():
-        say('  %-11s %s  (staging %s)' % (name, worker.url,
-                                         worker.staging_dir))
+        say('  %-11s %s  (staging %s)' % (
+            name, worker.url, worker.staging_dir))
     one = cloud.client('region-one')
     two = cloud.client('region-two')
     data = os.urandom(4 * 1024 * 1024)

@@ -36,8 +36,8 @@ def check_hex_digest(algorithm, value):
     canonical, size = check_algorithm(algorithm)
     text = value.strip().lower()
     if not _HEX.match(text):
-        raise ValueError('%s digest %r is not hexadecimal' % (canonical,
-                                                               value))
+        raise ValueError('%s digest %r is not hexadecimal' % (
+            canonical, value))
     if len(text) != size * 2:
         raise ValueError('%s digest %r has %d hex digits, expected %d' % (
             canonical, value, len(text), size * 2))

@@ -14,7 +14,8 @@ from glance_import_ext.common import options
 
 class Heartbeat:
 
-    def __init__(self, task_repo, task_id, interval=None, clock=time.monotonic):
+    def __init__(self, task_repo, task_id, interval=None,
+                 clock=time.monotonic):
         self.task_repo = task_repo
         self.task_id = task_id
         self.interval = (interval if interval is not None else

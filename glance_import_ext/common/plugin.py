@@ -89,7 +89,8 @@ class RestoreStagedStatus(image_task.ImageTask):
         from glance.common import exception
         try:
             with self.plugin.action_wrapper as action:
-                if action.image_status != 'importing' or action.image_locations:
+                if (action.image_status != 'importing' or
+                        action.image_locations):
                     return  # already restored, or data reached a store
                 action.set_image_attribute(status='queued')
                 if staged:

@@ -1,1 +1,1 @@
-"""The import plugins; each module's ``get_flow`` is a stevedore entry point."""
+"""The import plugins: each module's ``get_flow`` is an entry point."""

@@ -2,8 +2,8 @@
 
 import os
 
-from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
+from keystoneauth1 import session as ks_session
 import requests
 
 from tests.functional.harness import glance

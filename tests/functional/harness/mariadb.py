@@ -114,4 +114,3 @@ def server(base_dir):
         atexit.register(db.stop)
         _server = db
     return _server
-
