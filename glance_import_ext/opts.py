@@ -3,9 +3,11 @@
 import copy
 
 from glance_import_ext.common import options
+from glance_import_ext.plugins import metadata_copy
 
 
 def list_opts():
     return [
         (options.GROUP, copy.deepcopy(options.common_opts)),
+        (metadata_copy.NAME, copy.deepcopy(metadata_copy.metadata_copy_opts)),
     ]

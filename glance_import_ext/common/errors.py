@@ -19,6 +19,7 @@ class ImportFailed(_GlanceFailure):
         self.msg = '%s: %s' % (plugin, message)
         # GlanceException formats with kwargs only; none are given here.
         super().__init__(self.msg)
+        self.args = (plugin, message)  # so copy and pickle rebuild it
 
     def __str__(self):
         return self.msg

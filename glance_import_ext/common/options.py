@@ -8,6 +8,7 @@ plugin silently not loading.
 """
 
 from oslo_config import cfg
+from oslo_config import types
 
 GROUP = 'glance_import_ext'
 
@@ -22,10 +23,40 @@ common_opts = [
                help='Bytes read from the staged image at a time. Memory used '
                     'by a plugin that reads the data is a small multiple of '
                     'this, whatever the image size.'),
+    cfg.FloatOpt('source_connect_timeout', default=5.0, min=0.1, max=300,
+                 help='Seconds to wait for a connection to another '
+                      "region's glance-api when reading a source image."),
+    cfg.FloatOpt('source_read_timeout', default=30.0, min=0.1, max=3600,
+                 help="Seconds to wait for another region's glance-api to "
+                      'answer once connected.'),
+    cfg.IntOpt('source_retries', default=3, min=0, max=10,
+               help='How often a source image read is retried after a '
+                    'connection error or an HTTP 5xx answer, with growing '
+                    'delays, before the import fails.'),
 ]
 
 CONF = cfg.CONF
 CONF.register_opts(common_opts, group=GROUP)
+
+
+class List(types.List):
+    """A list option that also accepts Glance's bracketed form, [a,b].
+
+    Glance's own list options in the same file need brackets; operators
+    write ours the same way, so both forms mean the same list.
+    """
+
+    def __call__(self, value):
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith('[') and text.endswith(']'):
+                value = text[1:-1]
+        return super().__call__(value)
+
+
+def ListOpt(name, item_type=None, **kwargs):
+    """cfg.ListOpt with the bracket-tolerant List type."""
+    return cfg.Opt(name, type=List(item_type=item_type), **kwargs)
 
 
 def check_options(group, opts, conf=CONF):

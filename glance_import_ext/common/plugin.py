@@ -9,6 +9,8 @@ Every plugin's ``get_flow(**kwargs)`` ends in ``build_flow``, which
 - makes a failed glance-direct import retryable (RestoreStagedStatus).
 """
 
+import weakref
+
 from oslo_log import log as logging
 from taskflow.patterns import linear_flow as lf
 
@@ -36,6 +38,8 @@ class PluginContext:
         self.task_repo = kwargs.get('task_repo')
         # The repo Glance's action wrapper uses: admin's if there is one.
         self.image_repo = kwargs.get('admin_repo') or kwargs.get('image_repo')
+        # The caller's own view: what they may read as a source.
+        self.user_image_repo = kwargs.get('image_repo')
         self.backends = kwargs.get('backend') or []
 
     @property
@@ -77,14 +81,26 @@ class RestoreStagedStatus(image_task.ImageTask):
     still there (Glance keeps it after a failed import), so the import can
     simply be retried. web-download and glance-download need nothing: the
     download task before the plugins sets ``queued`` on revert itself.
+
+    Each plugin's flow has one; only the one that ran first acts. Reverts
+    run backwards, so it comes last, after every plugin task has undone
+    its changes (Glance lets formats change only while importing).
     """
 
     inputs = ('file_path',)
 
+    def __init__(self, plugin):
+        super().__init__(plugin)
+        # Shared by the guards of one import (stevedore builds the plugins'
+        # flows in entry-point order, not in the configured order).
+        self.ran = _guards_that_ran.setdefault(plugin.task_id, _RanList())
+
     def run(self, file_path):
-        pass
+        self.ran.append(self)
 
     def revert(self, *args, **kwargs):
+        if not self.ran or self.ran[0] is not self:
+            return
         staged = _still_staged(kwargs.get('file_path'))
         from glance.common import exception
         try:
@@ -100,6 +116,14 @@ class RestoreStagedStatus(image_task.ImageTask):
             return  # another import owns the image now, or it is gone
         LOG.info('Image %s back in status %s after its import failed',
                  self.plugin.image_id, 'uploading' if staged else 'queued')
+
+
+class _RanList(list):
+    """A list that a WeakValueDictionary can hold."""
+
+
+# task id -> the status guards of that import that ran, in flow order.
+_guards_that_ran = weakref.WeakValueDictionary()
 
 
 def _still_staged(file_path):

@@ -61,8 +61,9 @@ class ImageTask(task.Task):
         return errors.ImportFailed(self.plugin.name, message)
 
     # -- changing the image --------------------------------------------
-    def update_image(self, properties=None, remove=(), **attributes):
-        """Set/remove extra properties and set formats, in one locked save."""
+    def update_image(self, properties=None, remove=(), add_tags=(),
+                     **attributes):
+        """Set/remove extra properties, add tags, set formats: one save."""
         properties = properties or {}
         for key in list(properties) + list(remove):
             if key.startswith(RESERVED_PREFIX):
@@ -78,6 +79,11 @@ class ImageTask(task.Task):
             for name in attributes:
                 self._journal.setdefault(('attribute', name),
                                          getattr(action, 'image_' + name))
+            tags = _tags(action)
+            for tag in add_tags:
+                self._journal.setdefault(('tag', tag),
+                                         tag if tag in tags else _ABSENT)
+                tags.add(tag)
             if properties:
                 action.set_image_extra_properties(properties)
             for key in remove:
@@ -116,7 +122,16 @@ class ImageTask(task.Task):
         for (kind, name), before in self._journal.items():
             if kind == 'attribute':
                 action.set_image_attribute(**{name: before})
+            elif kind == 'tag':
+                if before is _ABSENT:
+                    _tags(action).discard(name)
             elif before is _ABSENT:
                 action.pop_extra_property(name)
             else:
                 action.set_image_extra_properties({name: before})
+
+
+def _tags(action):
+    # Glance's _ImportActions offers no tag operations; the image it wraps
+    # is saved with its tags by the same ImportActionWrapper.__exit__.
+    return action._image.tags

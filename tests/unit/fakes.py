@@ -48,7 +48,7 @@ def clone_image(image):
         size=image.size, virtual_size=image.virtual_size,
         checksum=image.checksum, os_hash_algo=image.os_hash_algo,
         os_hash_value=image.os_hash_value, owner=image.owner,
-        name=image.name)
+        name=image.name, tags=set(image.tags))
 
 
 class FakeImageRepo:

@@ -38,25 +38,31 @@ class Fails(image_task.ImageTask):
         raise self.failure('refused the data')
 
 
+def flow_tasks(flow):
+    return [node for node, _ in flow.iter_nodes()]
+
+
 def task_types(flow):
-    return [type(node) for node, _ in flow.iter_nodes()]
+    return [type(node) for node in flow_tasks(flow)]
 
 
 class PluginTestBase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
+        # Every test's import uses the same task id: forget other tests'
+        # status guards.
+        plugin._guards_that_ran.clear()
+        self.addCleanup(plugin._guards_that_ran.clear)
         self.useFixture(fixtures.FakeLogger())
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
         self.repo = fakes.FakeImageRepo(fakes.make_image(status='uploading'))
         self.kwargs = fakes.plugin_kwargs(self.repo)
-        self.staged_uri = 'file://' + self.make_staged_file()
-
-    def make_staged_file(self):
-        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'img')
-        with open(path, 'wb') as f:
+        self.staged_path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'staged')
+        with open(self.staged_path, 'wb') as f:
             f.write(b'data')
-        return path
+        self.staged_uri = 'file://' + self.staged_path
 
     def start_import(self):
         """What Glance does after get_flow: mark the image importing."""
@@ -67,21 +73,25 @@ class PluginTestBase(testtools.TestCase):
 
 class TestBuildFlow(PluginTestBase):
 
-    def test_tasks_are_restore_plugin_tasks_record(self):
+    def must_not_make_tasks(self, plugin_context):
+        self.fail('make_tasks called although the options are invalid')
+
+    def test_glance_direct_tasks_are_restore_plugin_tasks_record(self):
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs,
                                  lambda p: [Noop(p), Fails(p)])
-        self.assertEqual([plugin.RestoreImportStatus, Noop, Fails,
+        self.assertEqual([plugin.RestoreStagedStatus, Noop, Fails,
                           plugin.RecordPluginRun], task_types(flow))
+
+    def test_other_methods_have_no_restore_task(self):
+        kwargs = fakes.plugin_kwargs(self.repo, method='web-download')
+        flow = plugin.build_flow(fakes.PLUGIN_NAME, kwargs,
+                                 lambda p: [Noop(p)])
+        self.assertEqual([Noop, plugin.RecordPluginRun], task_types(flow))
 
     def test_no_plugin_tasks(self):
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs, lambda p: [])
-        self.assertEqual([plugin.RestoreImportStatus, plugin.RecordPluginRun],
+        self.assertEqual([plugin.RestoreStagedStatus, plugin.RecordPluginRun],
                          task_types(flow))
-
-    def test_remembers_status_before_import(self):
-        flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs, lambda p: [])
-        restore = next(flow.iter_nodes())[0]
-        self.assertEqual('uploading', restore.status_before)
 
     def test_make_tasks_gets_the_plugin_context(self):
         seen = []
@@ -91,36 +101,45 @@ class TestBuildFlow(PluginTestBase):
         self.assertEqual(fakes.IMAGE_ID, seen[0].image_id)
         self.assertEqual('glance-direct', seen[0].import_method)
 
-    def assertRefuses(self, flow, option):
-        self.assertEqual([plugin.RestoreImportStatus, plugin.RefuseToRun],
-                         task_types(flow))
-        refuse = task_types(flow) and list(flow.iter_nodes())[1][0]
+    def assertRefusesNaming(self, refuse, option):
+        self.assertIsInstance(refuse, plugin.RefuseToRun)
         exc = self.assertRaises(errors.ImportFailed, refuse.execute)
         self.assertTrue(str(exc).startswith(fakes.PLUGIN_NAME + ': '))
         self.assertIn('option %s has an invalid value' % option, str(exc))
 
-    def test_invalid_common_option_refuses_to_run(self):
+    def test_invalid_common_option_gives_single_refusing_task(self):
         # As if read from glance-image-import.conf: checked on first read.
         self.conf.load_raw_values(group=options.GROUP, heartbeat_interval=0)
-        make_tasks = fixtures.MockPatchObject  # never to be called
+        kwargs = fakes.plugin_kwargs(self.repo, method='web-download')
+        flow = plugin.build_flow(fakes.PLUGIN_NAME, kwargs,
+                                 self.must_not_make_tasks)
+        [refuse] = flow_tasks(flow)
+        self.assertRefusesNaming(refuse,
+                                 '[glance_import_ext] heartbeat_interval')
+
+    def test_invalid_option_keeps_restore_for_glance_direct(self):
+        self.conf.load_raw_values(group=options.GROUP, read_chunk_size=1)
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs,
-                                 lambda p: make_tasks())
-        self.assertRefuses(flow, '[glance_import_ext] heartbeat_interval')
+                                 self.must_not_make_tasks)
+        restore, refuse = flow_tasks(flow)
+        self.assertIsInstance(restore, plugin.RestoreStagedStatus)
+        self.assertRefusesNaming(refuse,
+                                 '[glance_import_ext] read_chunk_size')
 
     def test_invalid_plugin_option_refuses_to_run(self):
         opts = [cfg.IntOpt('level', min=1)]
         self.conf.register_opts(opts, group='fake_plugin')
         self.conf.load_raw_values(group='fake_plugin', level='-3')
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs,
-                                 lambda p: [Noop(p)],
+                                 self.must_not_make_tasks,
                                  option_groups=[('fake_plugin', opts)])
-        self.assertRefuses(flow, '[fake_plugin] level')
+        self.assertRefusesNaming(flow_tasks(flow)[-1], '[fake_plugin] level')
 
     def test_config_error_from_make_tasks_refuses_to_run(self):
         def make_tasks(p):
             raise errors.ConfigError('option [x] y has an invalid value: z')
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs, make_tasks)
-        self.assertRefuses(flow, '[x] y')
+        self.assertRefusesNaming(flow_tasks(flow)[-1], '[x] y')
 
 
 class TestRecordPluginRun(PluginTestBase):
@@ -148,22 +167,38 @@ class TestRecordPluginRun(PluginTestBase):
                          self.repo.properties[plugin.TRAIL_PROPERTY])
 
 
-class TestRestoreImportStatus(PluginTestBase):
+class TestRestoreStagedStatus(PluginTestBase):
 
     def setUp(self):
         super().setUp()
         self.repo.image.extra_properties[IMPORTING_STORES] = 'other'
         self.start_import()
-        self.saves_before = len(self.repo.saves)
+        self.before = self.stored_state()
 
-    def revert(self, status_before='uploading', file_path=None):
-        task = plugin.RestoreImportStatus(fakes.make_plugin(self.repo),
-                                          status_before)
-        task.revert(result=None, flow_failures={},
-                    file_path=file_path or self.staged_uri)
+    def stored_state(self):
+        image = self.repo.image
+        return image.status, self.repo.properties, image.locations
+
+    def revert(self, file_path=None, guard=None):
+        guard = guard or self.ran_guard()
+        guard.revert(result=None, flow_failures={},
+                     file_path=file_path or self.staged_uri)
+
+    def ran_guard(self):
+        guard = plugin.RestoreStagedStatus(fakes.make_plugin(self.repo))
+        guard.run(file_path=self.staged_uri)
+        return guard
+
+    def test_only_the_guard_that_ran_first_acts(self):
+        first, second = self.ran_guard(), self.ran_guard()
+        self.revert(guard=second)
+        self.assertEqual('importing', self.repo.image.status)
+        self.revert(guard=first)
+        self.assertEqual('uploading', self.repo.image.status)
 
     def assertUntouched(self):
-        self.assertEqual(self.saves_before, len(self.repo.saves))
+        # The wrapper may save the image it read, but nothing changes.
+        self.assertEqual(self.before, self.stored_state())
 
     def test_back_to_uploading_when_staged_data_is_there(self):
         self.revert()
@@ -171,39 +206,33 @@ class TestRestoreImportStatus(PluginTestBase):
         self.assertEqual('other', self.repo.properties[IMPORTING_STORES])
 
     def test_back_to_queued_when_staged_data_is_gone(self):
-        os.unlink(self.staged_uri[len('file://'):])
+        os.unlink(self.staged_path)
         self.revert()
         self.assertEqual('queued', self.repo.image.status)
+        self.assertEqual('other', self.repo.properties[IMPORTING_STORES])
 
     def test_back_to_queued_when_file_path_is_not_local(self):
         self.revert(file_path='http://example.com/image')
         self.assertEqual('queued', self.repo.image.status)
 
-    def test_back_to_queued_for_web_download(self):
-        self.revert(status_before='queued')
-        self.assertEqual('queued', self.repo.image.status)
-
-    def test_nothing_for_an_active_image(self):
-        self.revert(status_before='active')
-        self.assertUntouched()
-
     def test_nothing_when_image_is_no_longer_importing(self):
         self.repo.image.status = 'queued'
+        self.before = self.stored_state()
         self.revert()
-        self.assertEqual('queued', self.repo.image.status)
         self.assertUntouched()
 
     def test_nothing_when_data_reached_a_store(self):
         self.repo.image.locations = [{'url': 'file:///s/x', 'metadata': {}}]
+        self.before = self.stored_state()
         self.revert()
-        self.assertEqual('importing', self.repo.image.status)
         self.assertUntouched()
 
     def test_nothing_when_lock_is_lost(self):
         self.repo.steal_lock()
+        saves = len(self.repo.saves)
         self.revert()
         self.assertEqual('importing', self.repo.image.status)
-        self.assertUntouched()
+        self.assertEqual(saves, len(self.repo.saves))
 
     def test_nothing_when_image_is_gone(self):
         self.repo.image = None
@@ -213,16 +242,18 @@ class TestRestoreImportStatus(PluginTestBase):
 class TestFailedImportFlow(PluginTestBase):
     """Plugin flows run by taskflow the way Glance runs them."""
 
-    def run_import(self, *plugin_flows):
+    def setUp(self):
+        super().setUp()
         self.start_import()
+
+    def run_import(self, expected_error, *plugin_flows):
         flow = lf.Flow(fakes.TASK_TYPE, retry=retry.AlwaysRevert())
         flow.add(*plugin_flows)
-        return self.assertRaises(
-            errors.ImportFailed, engines.run, flow,
-            store={'file_path': self.staged_uri})
+        return self.assertRaises(expected_error, engines.run, flow,
+                                 store={'file_path': self.staged_uri})
 
     def test_failing_plugin_restores_image(self):
-        exc = self.run_import(plugin.build_flow(
+        exc = self.run_import(errors.ImportFailed, plugin.build_flow(
             'only', self.kwargs, lambda p: [SetsFormatAndProperty(p),
                                             Fails(p)]))
         self.assertEqual('only: refused the data', str(exc))
@@ -230,16 +261,12 @@ class TestFailedImportFlow(PluginTestBase):
         self.assertEqual('raw', self.repo.image.disk_format)
         self.assertEqual({IMPORTING_STORES: ''}, self.repo.properties)
 
-    # BUG (glance_import_ext/common/plugin.py RestoreImportStatus.revert
-    # with common/task.py ImageTask._restore line 118): this test fails.
-    # Taskflow reverts in reverse order, so the second plugin's
-    # RestoreImportStatus puts the image back to 'uploading' before the
-    # first plugin's task restores disk_format; Glance's Image refuses
-    # to change disk_format unless the image is queued or importing, the
-    # revert raises Forbidden, the import fails with that instead of the
-    # plugin's message, and disk_format and the property stay changed.
+    # Taskflow reverts backwards: the status guard must come back last,
+    # after the first plugin restored disk_format (Glance allows that only
+    # while the image is importing).
     def test_failing_second_plugin_restores_first_plugins_changes(self):
         exc = self.run_import(
+            errors.ImportFailed,
             plugin.build_flow('first', self.kwargs,
                               lambda p: [SetsFormatAndProperty(p)]),
             plugin.build_flow('second', self.kwargs, lambda p: [Fails(p)]))
@@ -248,9 +275,11 @@ class TestFailedImportFlow(PluginTestBase):
         self.assertEqual('raw', self.repo.image.disk_format)
         self.assertEqual({IMPORTING_STORES: ''}, self.repo.properties)
 
-    def test_lost_lock_keeps_failure(self):
-        exc = self.assertRaises(
-            exception.TaskAbortedError, engines.run,
-            plugin.build_flow('only', self.kwargs, lambda p: [Noop(p)]),
-            store={'file_path': self.staged_uri})
-        self.assertIsInstance(exc, exception.TaskAbortedError)
+    def test_lost_lock_aborts_and_leaves_image_to_its_new_owner(self):
+        flow = plugin.build_flow('only', self.kwargs,
+                                 lambda p: [SetsFormatAndProperty(p)])
+        self.repo.steal_lock()
+        self.run_import(exception.TaskAbortedError, flow)
+        self.assertEqual('importing', self.repo.image.status)
+        self.assertEqual('raw', self.repo.image.disk_format)
+        self.assertNotIn('set_by_plugin', self.repo.properties)

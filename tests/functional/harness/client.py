@@ -25,6 +25,7 @@ class ImageClient:
         self.url = url.rstrip('/')
         self.headers = {'X-Auth-Token': token}
         self.headers.update(extra_headers or {})
+        self._earlier_tasks = {}
 
     def request(self, method, path, expect=(200,), **kwargs):
         headers = dict(self.headers)
@@ -65,6 +66,10 @@ class ImageClient:
 
     def import_(self, image_id, method='glance-direct', expect=(202,),
                 **method_args):
+        # Tasks created in the same second sort in any order: remember
+        # which exist, so wait_for_import waits for the new one.
+        self._earlier_tasks[image_id] = {
+            t['id'] for t in self.tasks(image_id)}
         body = {'method': dict(name=method, **method_args)}
         return self.request('POST', '/v2/images/%s/import' % image_id,
                             json=body, expect=expect)
@@ -84,8 +89,8 @@ class ImageClient:
         deadline = time.monotonic() + timeout
         settled = None
         while time.monotonic() < deadline:
-            tasks = sorted(self.tasks(image_id),
-                           key=lambda t: t['created_at'])
+            earlier = self._earlier_tasks.get(image_id, set())
+            tasks = [t for t in self.tasks(image_id) if t['id'] not in earlier]
             if tasks and tasks[-1]['status'] in ('success', 'failure'):
                 image = self.get(image_id)
                 # The task is marked failed before the flow's reverts end:

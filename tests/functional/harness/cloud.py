@@ -82,8 +82,9 @@ class Cloud:
         """An Image API client acting as ``user`` on ``worker``."""
         url = self.workers[worker].url
         if self.keystone:
-            sess = self.keystone.session(
-                user, keystone_mod.USER_PASSWORD, project)
+            password = (keystone_mod.ADMIN_PASSWORD if user == 'admin'
+                        else keystone_mod.USER_PASSWORD)
+            sess = self.keystone.session(user, password, project)
             return client.ImageClient(url, sess.get_token())
         return client.ImageClient(url, identity.token(user, project, roles))
 

@@ -1,0 +1,140 @@
+"""Reading the image an import copies from: in another region, or local.
+
+Both readers act as the caller: a remote image is read with the caller's
+token from the region's image endpoint in the caller's service catalog, a
+local one through the caller's own image repository. So a caller never
+learns about an image they could not see through the API.
+"""
+
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import session as ks_session
+from keystoneauth1 import token_endpoint
+
+from glance_import_ext.common import options
+
+RETRIABLE_STATUS = [500, 502, 503, 504]
+# Image API fields that are not the image's own extra properties.
+CORE_FIELDS = frozenset((
+    'id', 'name', 'status', 'visibility', 'protected', 'os_hidden', 'owner',
+    'size', 'virtual_size', 'checksum', 'os_hash_algo', 'os_hash_value',
+    'disk_format', 'container_format', 'min_ram', 'min_disk', 'tags',
+    'created_at', 'updated_at', 'self', 'file', 'schema', 'locations',
+    'direct_url', 'stores'))
+
+
+class SourceError(Exception):
+    """The source image cannot be used; the message says why and what to do."""
+
+
+class SourceImage:
+    """What an import needs to know of its source image."""
+
+    def __init__(self, image_id, status, properties, tags=(),
+                 disk_format=None, container_format=None, size=None,
+                 checksum=None, os_hash_algo=None, os_hash_value=None,
+                 region=None):
+        self.id = image_id
+        self.status = status
+        self.properties = dict(properties)
+        self.tags = set(tags or ())
+        self.disk_format = disk_format
+        self.container_format = container_format
+        self.size = size
+        self.checksum = checksum
+        self.os_hash_algo = os_hash_algo
+        self.os_hash_value = os_hash_value
+        self.region = region
+
+    def __str__(self):
+        if self.region:
+            return 'image %s in region %s' % (self.id, self.region)
+        return 'image %s' % self.id
+
+    def require_active(self):
+        if self.status != 'active':
+            raise SourceError('source %s is %s, not active; import again '
+                              'once it is active' % (self, self.status))
+
+    @classmethod
+    def from_api(cls, body, region=None):
+        props = {k: v for k, v in body.items() if k not in CORE_FIELDS}
+        return cls(body['id'], body.get('status'), props, body.get('tags'),
+                   body.get('disk_format'), body.get('container_format'),
+                   body.get('size'), body.get('checksum'),
+                   body.get('os_hash_algo'), body.get('os_hash_value'),
+                   region)
+
+    @classmethod
+    def from_domain(cls, image):
+        return cls(image.image_id, image.status,
+                   dict(image.extra_properties), image.tags,
+                   image.disk_format, image.container_format, image.size,
+                   image.checksum, image.os_hash_algo, image.os_hash_value)
+
+
+def image_endpoint(catalog, region, interface='public'):
+    """The image service URL of ``region`` in a service catalog.
+
+    Accepts the v2-style catalog keystonemiddleware hands Glance
+    (``publicURL``...) and the v3 style (``interface``/``url``).
+    """
+    for service in catalog or ():
+        if service.get('type') != 'image':
+            continue
+        for endpoint in service.get('endpoints', ()):
+            where = endpoint.get('region') or endpoint.get('region_id') or ''
+            if where.lower() != region.lower():
+                continue
+            url = endpoint.get('%sURL' % interface)
+            if not url and endpoint.get('interface') == interface:
+                url = endpoint.get('url')
+            if url:
+                return url.rstrip('/')
+    raise SourceError('region %s has no %s image endpoint in your service '
+                      'catalog; check the region name and interface' % (
+                          region, interface))
+
+
+def read_remote_image(context, region, image_id, interface='public'):
+    """The source image in another region, read with the caller's token."""
+    conf = options.CONF[options.GROUP]
+    endpoint = image_endpoint(context.service_catalog, region, interface)
+    session = ks_session.Session(
+        auth=token_endpoint.Token(endpoint, context.auth_token))
+    where = 'image %s in region %s' % (image_id, region)
+    try:
+        resp = session.get(
+            '%s/v2/images/%s' % (endpoint, image_id), raise_exc=False,
+            timeout=(conf.source_connect_timeout, conf.source_read_timeout),
+            connect_retries=conf.source_retries,
+            status_code_retries=conf.source_retries,
+            retriable_status_codes=RETRIABLE_STATUS)
+    except ks_exceptions.ConnectionError as exc:
+        raise SourceError('cannot reach region %s to read source %s after '
+                          '%d retries (%s); try again when it answers' % (
+                              region, where, conf.source_retries,
+                              type(exc).__name__))
+    if resp.status_code in (403, 404):
+        raise SourceError('source %s not found, or not visible to you' %
+                          where)
+    if resp.status_code == 401:
+        raise SourceError('region %s did not accept your token' % region)
+    if resp.status_code >= 400:
+        raise SourceError('region %s answered HTTP %d for source %s; try '
+                          'again later' % (region, resp.status_code, where))
+    try:
+        return SourceImage.from_api(resp.json(), region)
+    except (ValueError, KeyError, AttributeError):
+        raise SourceError('region %s answered for source %s with something '
+                          'that is not an image record' % (region, where))
+
+
+def read_local_image(image_repo, image_id):
+    """A local image, read through the caller's own image repository."""
+    from glance.common import exception
+    try:
+        image = image_repo.get(image_id)
+    except (exception.NotFound, exception.Forbidden):
+        raise SourceError('source image %s not found, or not visible to '
+                          'you' % image_id)
+    return SourceImage.from_domain(image)

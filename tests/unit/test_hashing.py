@@ -1,0 +1,132 @@
+"""hashing: one-pass digests and checks of declared algorithms/digests."""
+
+import hashlib
+
+import testtools
+
+from glance_import_ext.common import hashing
+
+DATA = bytes(range(256)) * 40 + b'tail'  # 10244 bytes
+SEVERAL = ['md5', 'sha1', 'sha256', 'sha512', 'sha3_256', 'blake2b']
+
+
+def chunked(data, size):
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def expected(data, algorithms):
+    return {a: hashlib.new(a, data).hexdigest() for a in algorithms}
+
+
+class TestDigestStream(testtools.TestCase):
+
+    def check(self, data, algorithms, chunk_size=1000):
+        digests, total = hashing.digest_stream(chunked(data, chunk_size),
+                                               algorithms)
+        self.assertEqual(expected(data, algorithms), digests)
+        self.assertEqual(len(data), total)
+
+    def test_one_algorithm(self):
+        self.check(DATA, ['sha256'])
+
+    def test_several_algorithms(self):
+        self.check(DATA, SEVERAL)
+
+    def test_empty_input(self):
+        self.check(b'', ['sha256'])
+        self.check(b'', SEVERAL)
+
+    def test_one_empty_chunk(self):
+        digests, total = hashing.digest_stream([b''], SEVERAL)
+        self.assertEqual(expected(b'', SEVERAL), digests)
+        self.assertEqual(0, total)
+
+    def test_many_more_chunks_than_queue_depth(self):
+        self.check(DATA, SEVERAL, chunk_size=7)
+
+    def test_algorithms_as_dict_keys(self):
+        # checksum_verify passes its {algorithm: digest} declarations.
+        digests, _ = hashing.digest_stream([DATA], {'md5': 'x', 'sha1': 'y'})
+        self.assertEqual(expected(DATA, ['md5', 'sha1']), digests)
+
+    def test_no_algorithm_still_counts(self):
+        self.assertEqual(({}, len(DATA)),
+                         hashing.digest_stream(chunked(DATA, 1000), []))
+
+    def test_progress_gets_running_total(self):
+        for algorithms in (['sha256'], SEVERAL):
+            seen = []
+            hashing.digest_stream([b'abc', b'de', b'f'], algorithms,
+                                  progress=seen.append)
+            self.assertEqual([3, 5, 6], seen)
+
+    def test_error_while_reading_propagates(self):
+        def chunks():
+            yield b'abc'
+            raise OSError('disk gone')
+        for algorithms in (['sha256'], SEVERAL):
+            self.assertRaises(OSError, hashing.digest_stream, chunks(),
+                              algorithms)
+
+    def test_error_from_progress_propagates(self):
+        def progress(total):
+            raise RuntimeError('aborted')
+        self.assertRaises(RuntimeError, hashing.digest_stream,
+                          chunked(DATA, 100), SEVERAL, progress)
+
+
+class TestCheckAlgorithm(testtools.TestCase):
+
+    def test_canonical_name_and_digest_size(self):
+        self.assertEqual(('sha256', 32), hashing.check_algorithm('SHA256'))
+        self.assertEqual(('sha3_256', 32),
+                         hashing.check_algorithm('sha3-256'))
+        self.assertEqual(('blake2b', 64), hashing.check_algorithm('blake2b'))
+
+    def test_rejects_unknown(self):
+        exc = self.assertRaises(ValueError, hashing.check_algorithm, 'nope')
+        self.assertIn("unknown digest algorithm 'nope'", str(exc))
+        self.assertIn('sha256', str(exc))
+
+    def test_rejects_empty_name(self):
+        self.assertRaises(ValueError, hashing.check_algorithm, '')
+
+    def test_rejects_shake(self):
+        for name in ('shake_128', 'SHAKE-256'):
+            exc = self.assertRaises(ValueError, hashing.check_algorithm,
+                                    name)
+            self.assertIn('no fixed digest length', str(exc))
+
+    def test_supported_has_no_shake(self):
+        supported = hashing.supported()
+        self.assertIn('sha256', supported)
+        self.assertFalse([a for a in supported if a.startswith('shake')])
+
+
+class TestCheckHexDigest(testtools.TestCase):
+
+    SHA256 = hashlib.sha256(b'x').hexdigest()
+
+    def test_normalises_case_and_whitespace(self):
+        self.assertEqual(
+            ('sha256', self.SHA256),
+            hashing.check_hex_digest('SHA256',
+                                     '  %s\n' % self.SHA256.upper()))
+
+    def test_rejects_non_hex(self):
+        for value in ('g' * 64, self.SHA256[:-1] + 'z', '0x' + '0' * 62,
+                      self.SHA256[:32] + ' ' + self.SHA256[33:], ''):
+            exc = self.assertRaises(ValueError, hashing.check_hex_digest,
+                                    'sha256', value)
+            self.assertIn('is not hexadecimal', str(exc))
+
+    def test_rejects_wrong_length(self):
+        for value in (self.SHA256[:-2], self.SHA256 + 'ab',
+                      hashlib.md5(b'x').hexdigest()):
+            exc = self.assertRaises(ValueError, hashing.check_hex_digest,
+                                    'sha256', value)
+            self.assertIn('expected 64', str(exc))
+
+    def test_rejects_unknown_algorithm(self):
+        self.assertRaises(ValueError, hashing.check_hex_digest, 'nope',
+                          self.SHA256)
