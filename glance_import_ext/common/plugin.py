@@ -6,17 +6,15 @@ Every plugin's ``get_flow(**kwargs)`` ends in ``build_flow``, which
   and drop the plugin, and the import would pass unchecked);
 - appends the plugin's name to the image's ``import_ext_plugins``
   property, so the image shows which plugins ran, in order;
-- makes a failed glance-direct import retryable (RestoreStagedStatus).
+- starts with a guard that leaves a failed import retryable (guards).
 """
-
-import weakref
 
 from oslo_log import log as logging
 from taskflow.patterns import linear_flow as lf
 
 from glance_import_ext.common import errors
+from glance_import_ext.common import guards
 from glance_import_ext.common import options
-from glance_import_ext.common import staging
 from glance_import_ext.common import task as image_task
 
 LOG = logging.getLogger(__name__)
@@ -69,70 +67,6 @@ class RecordPluginRun(image_task.ImageTask):
             self.plugin.name])})
 
 
-class RestoreStagedStatus(image_task.ImageTask):
-    """On a failed glance-direct import, make the image importable again.
-
-    Glance marks the image ``importing`` while it builds the flow, and for
-    glance-direct only its last task (after the plugins and the store
-    upload) would set it back on failure. When a plugin or a store upload
-    fails, the image would stay ``importing`` for good, and glance-direct
-    needs ``uploading``. Glance's state machine allows importing -> queued
-    -> uploading; the second step is taken only while the staged data is
-    still there (Glance keeps it after a failed import), so the import can
-    simply be retried. web-download and glance-download need nothing: the
-    download task before the plugins sets ``queued`` on revert itself.
-
-    Each plugin's flow has one; only the one that ran first acts. Reverts
-    run backwards, so it comes last, after every plugin task has undone
-    its changes (Glance lets formats change only while importing).
-    """
-
-    inputs = ('file_path',)
-
-    def __init__(self, plugin):
-        super().__init__(plugin)
-        # Shared by the guards of one import (stevedore builds the plugins'
-        # flows in entry-point order, not in the configured order).
-        self.ran = _guards_that_ran.setdefault(plugin.task_id, _RanList())
-
-    def run(self, file_path):
-        self.ran.append(self)
-
-    def revert(self, *args, **kwargs):
-        if not self.ran or self.ran[0] is not self:
-            return
-        staged = _still_staged(kwargs.get('file_path'))
-        from glance.common import exception
-        try:
-            with self.plugin.action_wrapper as action:
-                if (action.image_status != 'importing' or
-                        action.image_locations):
-                    return  # already restored, or data reached a store
-                action.set_image_attribute(status='queued')
-                if staged:
-                    action.set_image_attribute(status='uploading')
-                action.remove_importing_stores(self.plugin.backends)
-        except (exception.TaskAbortedError, exception.NotFound):
-            return  # another import owns the image now, or it is gone
-        LOG.info('Image %s back in status %s after its import failed',
-                 self.plugin.image_id, 'uploading' if staged else 'queued')
-
-
-class _RanList(list):
-    """A list that a WeakValueDictionary can hold."""
-
-
-# task id -> the status guards of that import that ran, in flow order.
-_guards_that_ran = weakref.WeakValueDictionary()
-
-
-def _still_staged(file_path):
-    try:
-        return staging.StagedData(file_path).exists()
-    except ValueError:
-        return False
-
-
 class RefuseToRun(image_task.ImageTask):
     """Fail the import because the plugin cannot run as configured."""
 
@@ -144,6 +78,10 @@ class RefuseToRun(image_task.ImageTask):
         raise self.failure(self.reason)
 
 
+GUARDS = {'glance-direct': guards.RestoreStagedStatus,
+          'glance-download': guards.FinishFailedDownload}
+
+
 def build_flow(name, kwargs, make_tasks, option_groups=()):
     """The linear flow for plugin ``name``.
 
@@ -153,8 +91,9 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
     """
     plugin = PluginContext(name, kwargs)
     flow = lf.Flow('%s-%s' % (plugin.task_type, name))
-    if plugin.import_method == 'glance-direct':
-        flow.add(RestoreStagedStatus(plugin))
+    guard = GUARDS.get(plugin.import_method)
+    if guard:
+        flow.add(guard(plugin))
     try:
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
                 option_groups):

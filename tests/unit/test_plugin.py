@@ -12,6 +12,7 @@ from taskflow import retry
 import testtools
 
 from glance_import_ext.common import errors
+from glance_import_ext.common import guards
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin
 from glance_import_ext.common import task as image_task
@@ -52,8 +53,8 @@ class PluginTestBase(testtools.TestCase):
         super().setUp()
         # Every test's import uses the same task id: forget other tests'
         # status guards.
-        plugin._guards_that_ran.clear()
-        self.addCleanup(plugin._guards_that_ran.clear)
+        guards._imports.clear()
+        self.addCleanup(guards._imports.clear)
         self.useFixture(fixtures.FakeLogger())
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
         self.repo = fakes.FakeImageRepo(fakes.make_image(status='uploading'))
@@ -79,7 +80,7 @@ class TestBuildFlow(PluginTestBase):
     def test_glance_direct_tasks_are_restore_plugin_tasks_record(self):
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs,
                                  lambda p: [Noop(p), Fails(p)])
-        self.assertEqual([plugin.RestoreStagedStatus, Noop, Fails,
+        self.assertEqual([guards.RestoreStagedStatus, Noop, Fails,
                           plugin.RecordPluginRun], task_types(flow))
 
     def test_other_methods_have_no_restore_task(self):
@@ -90,7 +91,7 @@ class TestBuildFlow(PluginTestBase):
 
     def test_no_plugin_tasks(self):
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs, lambda p: [])
-        self.assertEqual([plugin.RestoreStagedStatus, plugin.RecordPluginRun],
+        self.assertEqual([guards.RestoreStagedStatus, plugin.RecordPluginRun],
                          task_types(flow))
 
     def test_make_tasks_gets_the_plugin_context(self):
@@ -122,7 +123,7 @@ class TestBuildFlow(PluginTestBase):
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs,
                                  self.must_not_make_tasks)
         restore, refuse = flow_tasks(flow)
-        self.assertIsInstance(restore, plugin.RestoreStagedStatus)
+        self.assertIsInstance(restore, guards.RestoreStagedStatus)
         self.assertRefusesNaming(refuse,
                                  '[glance_import_ext] read_chunk_size')
 
@@ -185,7 +186,7 @@ class TestRestoreStagedStatus(PluginTestBase):
                      file_path=file_path or self.staged_uri)
 
     def ran_guard(self):
-        guard = plugin.RestoreStagedStatus(fakes.make_plugin(self.repo))
+        guard = guards.RestoreStagedStatus(fakes.make_plugin(self.repo))
         guard.run(file_path=self.staged_uri)
         return guard
 

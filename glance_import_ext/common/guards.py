@@ -1,0 +1,187 @@
+"""Tasks that leave a failed import where a new import can succeed.
+
+Glance 33 does not always do that itself when a plugin fails:
+- glance-direct: only Glance's last task would set the image back from
+  ``importing``; after a plugin or store failure it stays ``importing``
+  and no new import can start;
+- glance-download: the download task's revert sets ``queued``, then
+  ``_ImportMetadata.revert`` sets ``queued`` again, which Glance's state
+  machine refuses. The revert stops there: the import lock is never
+  released (new imports get 409 for 60 minutes), the properties Glance's
+  metadata step copied stay, and the task says only "Internal Error".
+
+Each plugin's flow starts with a guard; only the guard that ran first
+acts on failure. Reverts run backwards, so it acts last, after every plugin
+task has undone its own changes.
+"""
+
+import threading
+import time
+import weakref
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance_import_ext.common import errors
+from glance_import_ext.common import staging
+from glance_import_ext.common import task as image_task
+
+LOG = logging.getLogger(__name__)
+LOCK = 'os_glance_import_task'
+
+
+class _ImportState:
+    """What the guards of one import share."""
+
+    def __init__(self):
+        self.ran = []
+        self.before = None  # (properties, disk_format, container_format)
+
+
+# task id -> _ImportState; an entry lives as long as the import's guards.
+_imports = weakref.WeakValueDictionary()
+
+
+class FailureGuard(image_task.ImageTask):
+    """Does nothing on success; on failure the first one that ran acts."""
+
+    def __init__(self, plugin):
+        super().__init__(plugin)
+        # stevedore builds the plugins' flows in entry-point order, not the
+        # configured order: which guard runs first is only known at run time.
+        self.shared = _imports.setdefault(plugin.task_id, _ImportState())
+
+    def run(self, **inputs):
+        self.shared.ran.append(self)
+
+    def revert(self, *args, **kwargs):
+        if self.shared.ran and self.shared.ran[0] is self:
+            self.on_failure(**kwargs)
+
+    def on_failure(self, **kwargs):
+        raise NotImplementedError
+
+
+class RestoreStagedStatus(FailureGuard):
+    """glance-direct: back to ``uploading`` (or ``queued``), data kept.
+
+    Glance's state machine allows importing -> queued -> uploading; the
+    second step only while the staged data is still there (Glance keeps it
+    after a failed import), so the import can simply be retried.
+    """
+
+    inputs = ('file_path',)
+
+    def on_failure(self, file_path=None, **kwargs):
+        staged = _still_staged(file_path)
+        from glance.common import exception
+        try:
+            with self.plugin.action_wrapper as action:
+                if (action.image_status != 'importing' or
+                        action.image_locations):
+                    return  # already restored, or data reached a store
+                action.set_image_attribute(status='queued')
+                if staged:
+                    action.set_image_attribute(status='uploading')
+                action.remove_importing_stores(self.plugin.backends)
+        except (exception.TaskAbortedError, exception.NotFound):
+            return  # another import owns the image now, or it is gone
+        LOG.info('Image %s back in status %s after its import failed',
+                 self.plugin.image_id, 'uploading' if staged else 'queued')
+
+
+class FinishFailedDownload(FailureGuard):
+    """glance-download: finish the revert Glance 33 cannot finish.
+
+    Once Glance has marked the task failed, and only if the image is
+    ``queued`` and still locked by this task: put back what Glance's
+    metadata step copied, release the lock as Glance's ``_ImageLock``
+    revert would, and give the task the real reason. If a Glance release
+    reverts cleanly, the lock is already gone and this does nothing.
+    """
+
+    WAIT_SECONDS = 120
+
+    def __init__(self, plugin):
+        super().__init__(plugin)
+        if self.shared.before is None:
+            # Taken while the flow is built, before Glance's metadata step.
+            image = plugin.image()
+            self.shared.before = (dict(image.extra_properties),
+                                  image.disk_format, image.container_format)
+
+    def on_failure(self, flow_failures=None, **kwargs):
+        reason = failure_reason(flow_failures)
+        threading.Thread(target=self._finish, args=(reason,),
+                         name='finish-' + self.plugin.task_id,
+                         daemon=True).start()
+
+    def _finish(self, reason):
+        try:
+            if self._wait_for_failed_task():
+                self._release(reason)
+        except Exception:
+            LOG.exception('Could not finish the revert of failed import %s '
+                          'of image %s', self.plugin.task_id,
+                          self.plugin.image_id)
+
+    def _wait_for_failed_task(self):
+        deadline = time.monotonic() + self.WAIT_SECONDS
+        while time.monotonic() < deadline:
+            status = self.plugin.task_repo.get(self.plugin.task_id).status
+            if status in ('success', 'failure'):
+                return status == 'failure'
+            time.sleep(0.5)
+        return False
+
+    def _release(self, reason):
+        image = self.plugin.image()
+        if (dict(image.extra_properties).get(LOCK) != self.plugin.task_id
+                or image.status != 'queued'):
+            return  # Glance finished its own revert, or the image moved on
+        properties, disk_format, container_format = self.shared.before
+        copied_by_glance = _glance_download_prefixes()
+        with self.plugin.action_wrapper as action:
+            for key, value in action.image_extra_properties.items():
+                if (key.startswith(copied_by_glance) and
+                        properties.get(key) != value):
+                    if key in properties:
+                        action.set_image_extra_properties(
+                            {key: properties[key]})
+                    else:
+                        action.pop_extra_property(key)
+            action.set_image_attribute(disk_format=disk_format,
+                                       container_format=container_format)
+        self.plugin.action_wrapper.drop_lock_for_task()
+        task = self.plugin.task_repo.get(self.plugin.task_id)
+        task.message = ('%s (image %s is queued again and unlocked: a new '
+                        'import can start)' % (reason, self.plugin.image_id))
+        self.plugin.task_repo.save(task)
+        LOG.info('Finished the revert of failed glance-download %s: image %s '
+                 'unlocked', self.plugin.task_id, self.plugin.image_id)
+
+
+def failure_reason(flow_failures):
+    """The message of the failure that stopped the import."""
+    failures = list((flow_failures or {}).values())
+    for failure in failures:
+        if isinstance(getattr(failure, 'exception', None),
+                      errors.ImportFailed):
+            return str(failure.exception)
+    if failures:
+        return failures[0].exception_str
+    return 'the import failed'
+
+
+def _glance_download_prefixes():
+    try:
+        return tuple(cfg.CONF.glance_download_properties.extra_properties)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return ()
+
+
+def _still_staged(file_path):
+    try:
+        return staging.StagedData(file_path).exists()
+    except ValueError:
+        return False
