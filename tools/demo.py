@@ -14,9 +14,15 @@ import time
 
 from tests.functional.harness import cloud as cloud_mod
 
-PLUGINS = ['staging_owner', 'checksum_verify']
+PLUGINS = ['staging_owner', 'metadata_copy', 'checksum_verify']
 SHOWN = ('status', 'import_ext_plugins', 'import_ext_staged_on',
-         'import_ext_imported_on', 'import_ext_verified_digests')
+         'import_ext_imported_on', 'import_ext_verified_digests',
+         'import_ext_metadata_source_image',
+         'import_ext_metadata_source_region', 'import_ext_metadata_copied',
+         'hw_disk_bus', 'trait:CUSTOM_FAST_DISK', 'os_distro', 'build_note')
+SOURCE_PROPERTIES = {'hw_disk_bus': 'scsi', 'trait:CUSTOM_FAST_DISK':
+                     'required', 'os_distro': 'ubuntu',
+                     'build_note': 'not copied: outside every prefix'}
 
 
 def say(text=''):
@@ -39,7 +45,10 @@ def demo(cloud):
     cloud.with_keystone()
     cloud.add_user('alice', 'demo')
     cloud.add_glance('region-one', region='RegionOne')
-    cloud.add_glance('region-two', region='RegionTwo', plugins=PLUGINS)
+    # Glance's own glance-download metadata step off: metadata_copy decides.
+    cloud.add_glance('region-two', region='RegionTwo', plugins=PLUGINS,
+                     conf={'glance_download_properties': {
+                         'extra_properties': '[]'}})
     say('Cloud up in %.0f s: Keystone %s' % (
         time.monotonic() - t0, cloud.keystone.url))
     for name, worker in cloud.workers.items():
@@ -68,12 +77,22 @@ def demo(cloud):
     two.import_(image['id'])
     show('image %s' % image['id'], *two.wait_for_import(image['id']))
 
-    say('\n3. glance-download RegionOne -> RegionTwo, declaring sha256')
-    source = one.create(name='demo-source', os_distro='cirros')
+    say('\n3. glance-download RegionOne -> RegionTwo, declaring sha256; the '
+        'source has %s' % ', '.join(sorted(SOURCE_PROPERTIES)))
+    source = one.create(name='demo-source', **SOURCE_PROPERTIES)
     one.upload(source['id'], data)
     image = two.create(name='demo-download', expected_digest_sha256=sha256)
     two.import_(image['id'], 'glance-download', glance_image_id=source['id'],
                 glance_region='RegionOne', glance_service_interface='public')
+    show('image %s' % image['id'], *two.wait_for_import(image['id']))
+
+    say('\n4. glance-direct copying metadata from a local image '
+        '(copy_metadata_from)')
+    local = two.create(name='demo-local-source', **SOURCE_PROPERTIES)
+    two.upload(local['id'], b'local source data')
+    image = two.create(name='demo-local-copy', copy_metadata_from=local['id'])
+    two.stage(image['id'], data)
+    two.import_(image['id'])
     show('image %s' % image['id'], *two.wait_for_import(image['id']))
 
     say('\nWhat each plugin did:')
@@ -81,6 +100,10 @@ def demo(cloud):
         'worker with the staged size;')
     say('                  recorded import_ext_staged_on / '
         'import_ext_imported_on.')
+    say('  metadata_copy   copied the properties selected by prefix from the '
+        'source (remote, read')
+    say('                  with the caller\'s token; or local, by '
+        'copy_metadata_from) and recorded where from.')
     say('  checksum_verify computed every declared digest in one pass; '
         'refused the wrong one')
     say('                  (task message above), recorded '

@@ -40,11 +40,16 @@ CONF.register_opts(common_opts, group=GROUP)
 
 
 class List(types.List):
-    """A list option that also accepts Glance's bracketed form, [a,b].
+    """A list option that also accepts Glance's forms: [a,b], ['a', 'b'].
 
-    Glance's own list options in the same file need brackets; operators
-    write ours the same way, so both forms mean the same list.
+    Glance's own list options in the same file need brackets, some take
+    quoted items; operators write ours the same way, so every form means
+    the same list.
     """
+
+    def __init__(self, item_type=None, **kwargs):
+        super().__init__(item_type=item_type or types.String(quotes=True),
+                         **kwargs)
 
     def __call__(self, value):
         if isinstance(value, str):

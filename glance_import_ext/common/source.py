@@ -6,13 +6,18 @@ local one through the caller's own image repository. So a caller never
 learns about an image they could not see through the API.
 """
 
+import time
+
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 
 from glance_import_ext.common import options
 
-RETRIABLE_STATUS = [500, 502, 503, 504]
+RETRIABLE_STATUS = (500, 502, 503, 504)
+# Longest wait between two tries, whatever a Retry-After header asks:
+# the import holds Glance's lock meanwhile.
+MAX_RETRY_DELAY = 10.0
 # Image API fields that are not the image's own extra properties.
 CORE_FIELDS = frozenset((
     'id', 'name', 'status', 'visibility', 'protected', 'os_hidden', 'owner',
@@ -102,31 +107,45 @@ def read_remote_image(context, region, image_id, interface='public'):
     session = ks_session.Session(
         auth=token_endpoint.Token(endpoint, context.auth_token))
     where = 'image %s in region %s' % (image_id, region)
-    try:
-        resp = session.get(
-            '%s/v2/images/%s' % (endpoint, image_id), raise_exc=False,
-            timeout=(conf.source_connect_timeout, conf.source_read_timeout),
-            connect_retries=conf.source_retries,
-            status_code_retries=conf.source_retries,
-            retriable_status_codes=RETRIABLE_STATUS)
-    except ks_exceptions.ConnectionError as exc:
-        raise SourceError('cannot reach region %s to read source %s after '
-                          '%d retries (%s); try again when it answers' % (
-                              region, where, conf.source_retries,
-                              type(exc).__name__))
+    url = '%s/v2/images/%s' % (endpoint, image_id)
+    for attempt in range(conf.source_retries + 1):
+        try:
+            resp = session.get(
+                url, raise_exc=False, connect_retries=conf.source_retries,
+                timeout=(conf.source_connect_timeout,
+                         conf.source_read_timeout))
+        except ks_exceptions.ConnectionError as exc:
+            raise SourceError('cannot reach region %s to read source %s '
+                              'after %d retries (%s); try again when it '
+                              'answers' % (region, where, conf.source_retries,
+                                           type(exc).__name__))
+        if (resp.status_code not in RETRIABLE_STATUS or
+                attempt == conf.source_retries):
+            break
+        time.sleep(retry_delay(resp, attempt))
     if resp.status_code in (403, 404):
         raise SourceError('source %s not found, or not visible to you' %
                           where)
     if resp.status_code == 401:
         raise SourceError('region %s did not accept your token' % region)
     if resp.status_code >= 400:
-        raise SourceError('region %s answered HTTP %d for source %s; try '
-                          'again later' % (region, resp.status_code, where))
+        raise SourceError('region %s answered HTTP %d for source image %s; '
+                          'try again later' % (region, resp.status_code,
+                                               image_id))
     try:
         return SourceImage.from_api(resp.json(), region)
     except (ValueError, KeyError, AttributeError):
         raise SourceError('region %s answered for source %s with something '
                           'that is not an image record' % (region, where))
+
+
+def retry_delay(resp, attempt):
+    """Seconds before the next try: Retry-After or backoff, both capped."""
+    try:
+        delay = float(resp.headers.get('Retry-After'))
+    except (TypeError, ValueError):
+        delay = 0.5 * 2 ** attempt
+    return max(0.0, min(delay, MAX_RETRY_DELAY))
 
 
 def read_local_image(image_repo, image_id):

@@ -54,7 +54,8 @@ metadata_copy_opts = [
                     help='Keys starting with one of these are not copied, '
                          'even when extra_properties_prefixes selects them.'),
     options.ListOpt('sync_formats', default=['glance-download'],
-                    item_type=types.String(choices=METHODS),
+                    item_type=types.String(
+                        choices=METHODS, quotes=True),
                     help='Import methods for which disk_format and '
                          'container_format are set from the source.'),
     cfg.BoolOpt('copy_tags', default=False,
