@@ -13,24 +13,14 @@ worker with the staged size, and records on the image:
 List it first in ``image_import_plugins``.
 """
 
-from oslo_config import cfg
-
 from glance_import_ext.common import plugin
 from glance_import_ext.common import staging
 from glance_import_ext.common import task
+from glance_import_ext.common import workers
 
 NAME = 'staging_owner'
-STAGE_HOST = 'os_glance_stage_host'
 STAGED_ON = 'import_ext_staged_on'
 IMPORTED_ON = 'import_ext_imported_on'
-
-
-def this_worker():
-    """This worker's own URL, as Glance announces it to its peers."""
-    try:
-        return cfg.CONF.worker_self_reference_url or None
-    except cfg.NoSuchOptError:
-        return None
 
 
 class CheckStagedHere(task.ImageTask):
@@ -43,7 +33,7 @@ class CheckStagedHere(task.ImageTask):
         super().__init__(plugin)
 
     def run(self, file_path):
-        here = this_worker()
+        here = workers.this_worker()
         data = staging.StagedData(file_path)
         if not data.exists():
             raise self.failure(
@@ -69,7 +59,7 @@ class CheckStagedHere(task.ImageTask):
 def _tasks(p):
     image = p.image()
     # Read now: Glance removes os_glance_stage_host once the flow is built.
-    stage_host = dict(image.extra_properties).get(STAGE_HOST)
+    stage_host = dict(image.extra_properties).get(workers.STAGE_HOST)
     staged_size = image.size if p.import_method == 'glance-direct' else None
     return [CheckStagedHere(p, stage_host, staged_size)]
 

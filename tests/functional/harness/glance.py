@@ -111,6 +111,8 @@ class GlanceAPI:
         if self.auth:
             api['keystone_authtoken'] = dict(self.auth['authtoken'])
             api['DEFAULT']['region_name'] = self.auth.get('region', '')
+        else:
+            api['keystone_authtoken'] = {'auth_url': self.url}
         for section, values in self.conf.items():
             api.setdefault(section, {}).update(values)
         _ini(os.path.join(self.conf_dir, 'glance-api.conf'), api)
@@ -137,15 +139,19 @@ class GlanceAPI:
         if not paste.has_section('composite:api'):
             raise process.ServiceFailed('no Glance paste file at ' + shipped)
         identity = 'authtoken' if self.auth else 'testidentity'
-        filters = ' '.join(['cors'] + self.paste_filters + [
-            'http_proxy_to_wsgi', 'versionnegotiation', 'osprofiler',
-            identity, 'context', 'rootapp'])
+        # Filters of this library read Glance's request context: after it.
+        filters = ' '.join([
+            'cors', 'http_proxy_to_wsgi', 'versionnegotiation', 'osprofiler',
+            identity, 'context'] + [name for name, _ in self.paste_filters] +
+            ['rootapp'])
         paste['composite:api']['functional'] = filters
         paste['composite:glance-api-functional'] = dict(
             paste['composite:glance-api'])
         paste['filter:testidentity'] = {
             'paste.filter_factory':
                 'tests.functional.harness.identity:filter_factory'}
+        for name, section in self.paste_filters:
+            paste['filter:' + name] = section
         paste['app:healthcheck']['disable_by_file_path'] = os.path.join(
             self.dir, 'healthcheck_disable')
         with open(os.path.join(self.conf_dir, 'glance-api-paste.ini'),
@@ -179,6 +185,15 @@ class GlanceAPI:
     def stop(self):
         if self.service:
             self.service.stop()
+
+    def run_command(self, *args):
+        """Run one of this library's console scripts with this config."""
+        import subprocess
+        return subprocess.run(
+            [os.path.join(BIN_DIR, args[0]), '--config-file',
+             os.path.join(self.conf_dir, 'glance-api.conf')] + list(args[1:]),
+            env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, timeout=120)
 
     @property
     def running(self):

@@ -11,10 +11,13 @@ from oslo_config import cfg
 import webob.dec
 import webob.exc
 
-# Glance reads [keystone_authtoken] auth_url when it builds the client that
-# proxies an import to another worker; without keystonemiddleware loaded the
-# option would not exist.
-cfg.CONF.register_opts([cfg.StrOpt('auth_url')], group='keystone_authtoken')
+# Glance reads [keystone_authtoken] auth_url (or www_authenticate_uri) when
+# it builds the client that proxies an import to another worker; without
+# keystonemiddleware loaded the options would not exist. The client calls
+# the worker's full URL, so the value itself is never contacted.
+cfg.CONF.register_opts([cfg.StrOpt('auth_url'),
+                        cfg.StrOpt('www_authenticate_uri')],
+                       group='keystone_authtoken')
 
 
 def token(user, project, roles=('member', 'reader')):

@@ -1,0 +1,1 @@
+"""WSGI filters for glance-api's paste pipeline."""
