@@ -13,6 +13,7 @@ import sys
 import time
 
 from tests.functional.harness import cloud as cloud_mod
+from tests.functional.harness import glance
 
 PLUGINS = ['staging_owner', 'metadata_copy', 'checksum_verify']
 SHOWN = ('status', 'import_ext_plugins', 'import_ext_staged_on',
@@ -45,10 +46,13 @@ def demo(cloud):
     cloud.with_keystone()
     cloud.add_user('alice', 'demo')
     cloud.add_glance('region-one', region='RegionOne')
-    # Glance's own glance-download metadata step off: metadata_copy decides.
-    cloud.add_glance('region-two', region='RegionTwo', plugins=PLUGINS,
-                     conf={'glance_download_properties': {
-                         'extra_properties': '[]'}})
+    # RegionTwo: two replicas, each staging on its own disk. Glance's own
+    # glance-download metadata step off: metadata_copy decides.
+    for name in ('region-two', 'region-two-b'):
+        cloud.add_glance(name, region='RegionTwo', plugins=PLUGINS,
+                         paste_filters=[glance.STAGE_HOST_CHECK],
+                         conf={'glance_download_properties': {
+                             'extra_properties': '[]'}})
     say('Cloud up in %.0f s: Keystone %s' % (
         time.monotonic() - t0, cloud.keystone.url))
     for name, worker in cloud.workers.items():
@@ -95,11 +99,34 @@ def demo(cloud):
     two.import_(image['id'])
     show('image %s' % image['id'], *two.wait_for_import(image['id']))
 
+    say('\n5. Two RegionTwo replicas: staged on region-two, import requested '
+        'through region-two-b')
+    replica_a = cloud.workers['region-two']
+    via_b = cloud.client('region-two-b')
+    image = two.create(name='demo-replicas')
+    two.stage(image['id'], data)
+    say('   region-two stops before the import is requested ...')
+    replica_a.stop()
+    resp = via_b.import_(image['id'], expect=(503,))
+    say('  HTTP %d, Retry-After %s: %s' % (
+        resp.status_code, resp.headers['Retry-After'],
+        resp.json()['error']['message']))
+    say('  image status: %s (staged data kept on region-two)' %
+        via_b.get(image['id'])['status'])
+    say('   region-two is back; the same import through region-two-b ...')
+    replica_a.start()
+    resp = via_b.import_(image['id'])
+    say('  HTTP %d, proxied to %s' % (
+        resp.status_code, resp.headers['X-Import-Ext-Staging-Worker']))
+    show('image %s' % image['id'], *via_b.wait_for_import(image['id']))
+
     say('\nWhat each plugin did:')
     say('  staging_owner   checked the staged file was on the importing '
         'worker with the staged size;')
     say('                  recorded import_ext_staged_on / '
-        'import_ext_imported_on.')
+        'import_ext_imported_on; its paste filter')
+    say('                  answered 503 while the staging replica was down '
+        '(Glance alone: 500).')
     say('  metadata_copy   copied the properties selected by prefix from the '
         'source (remote, read')
     say('                  with the caller\'s token; or local, by '

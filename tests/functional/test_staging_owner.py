@@ -11,12 +11,9 @@ import re
 import shutil
 
 from tests.functional import base
+from tests.functional.harness import glance
 
 PLUGINS = ['staging_owner', 'metadata_copy', 'checksum_verify']
-STAGE_HOST_CHECK = ('stage_host_check', {
-    'paste.filter_factory':
-        'glance_import_ext.middleware.stage_host_check:filter_factory',
-    'retry_after': '15', 'probe_timeout': '2'})
 COMMAND = 'glance-import-ext-stuck-imports'
 # "2026-11-21 23:31:36.142 15593 ERROR glance..." (oslo.log's format)
 LOG_ERROR = re.compile(r'^\S+ \S+ \d+ (ERROR|CRITICAL) ')
@@ -28,7 +25,7 @@ class TestDistributedImport(base.CloudTestCase):
     def build_cloud(cls, cloud):
         for name in ('a', 'b'):
             cloud.add_glance(name, plugins=PLUGINS, processes=2,
-                             paste_filters=[STAGE_HOST_CHECK])
+                             paste_filters=[glance.STAGE_HOST_CHECK])
 
     def setUp(self):
         super().setUp()

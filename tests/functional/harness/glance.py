@@ -11,6 +11,11 @@ from tests.functional.harness import process
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
 BIN_DIR = os.path.dirname(sys.executable)
+# The library's paste filter, as an operator adds it (see README.rst).
+STAGE_HOST_CHECK = ('stage_host_check', {
+    'paste.filter_factory':
+        'glance_import_ext.middleware.stage_host_check:filter_factory',
+    'retry_after': '15', 'probe_timeout': '2'})
 IMPORT_METHODS = '[glance-direct,web-download,copy-image,glance-download]'
 
 UWSGI_INI = """[uwsgi]
