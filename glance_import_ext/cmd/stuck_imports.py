@@ -60,7 +60,7 @@ def stuck_images(db_api, context):
 
 def list_stuck(db_api, context, out):
     rows = stuck_images(db_api, context)
-    alive = {w: workers.answers(w) for _, _, w, _ in rows if w}
+    alive = {w: workers.answers(w) for w in {row[2] for row in rows} if w}
     row = '%-36s  %-9s  %-8s  %s\n'
     out.write(row % ('image', 'status', 'answers', 'staging worker'))
     for image_id, status, worker, _ in rows:

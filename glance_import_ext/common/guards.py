@@ -28,6 +28,7 @@ from glance_import_ext.common import task as image_task
 
 LOG = logging.getLogger(__name__)
 LOCK = 'os_glance_import_task'
+STAGE_HOST = 'os_glance_stage_host'
 
 
 class _ImportState:
@@ -36,6 +37,7 @@ class _ImportState:
     def __init__(self):
         self.ran = []
         self.before = None  # (properties, disk_format, container_format)
+        self.stage_host = None
 
 
 # task id -> _ImportState; an entry lives as long as the import's guards.
@@ -67,10 +69,20 @@ class RestoreStagedStatus(FailureGuard):
 
     Glance's state machine allows importing -> queued -> uploading; the
     second step only while the staged data is still there (Glance keeps it
-    after a failed import), so the import can simply be retried.
+    after a failed import), so the import can simply be retried. With it
+    comes back Glance's own ``os_glance_stage_host``, which Glance removed
+    as the import started: a retry through any replica is then proxied to
+    the worker holding the data again.
     """
 
     inputs = ('file_path',)
+
+    def __init__(self, plugin):
+        super().__init__(plugin)
+        if self.shared.stage_host is None:
+            # Read while the flow is built; Glance removes it right after.
+            self.shared.stage_host = dict(
+                plugin.image().extra_properties).get(STAGE_HOST, '')
 
     def on_failure(self, file_path=None, **kwargs):
         staged = _still_staged(file_path)
@@ -83,6 +95,9 @@ class RestoreStagedStatus(FailureGuard):
                 action.set_image_attribute(status='queued')
                 if staged:
                     action.set_image_attribute(status='uploading')
+                    if self.shared.stage_host:
+                        _restore_glance_property(
+                            action, STAGE_HOST, self.shared.stage_host)
                 action.remove_importing_stores(self.plugin.backends)
         except (exception.TaskAbortedError, exception.NotFound):
             return  # another import owns the image now, or it is gone
@@ -159,6 +174,13 @@ class FinishFailedDownload(FailureGuard):
         self.plugin.task_repo.save(task)
         LOG.info('Finished the revert of failed glance-download %s: image %s '
                  'unlocked', self.plugin.task_id, self.plugin.image_id)
+
+
+def _restore_glance_property(action, key, value):
+    # set_image_extra_properties() drops os_glance_ keys, rightly for
+    # plugins' own data; this puts back the value Glance itself set and
+    # removed when this import started, so it goes on the image directly.
+    action._image.extra_properties[key] = value
 
 
 def failure_reason(flow_failures):

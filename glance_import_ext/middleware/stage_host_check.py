@@ -40,8 +40,9 @@ class StageHostCheck:
         match = IMPORT_PATH.match(req.path_info)
         # Glance's ContextMiddleware sets req.context (a webob ad hoc attr).
         context = getattr(req, 'context', None)
-        if req.method != 'POST' or not match or context is None:
-            return req.get_response(self.app)
+        if (req.method != 'POST' or not match or context is None or
+                _import_method(req) != 'glance-direct'):
+            return req.get_response(self.app)  # Glance proxies no other
         image_id = match.group(1)
         host = self._stage_host(context, image_id)
         if not host or host == workers.this_worker():
@@ -80,6 +81,13 @@ class StageHostCheck:
         resp.headers['Retry-After'] = str(self.retry_after)
         resp.headers[WORKER_HEADER] = host
         return resp
+
+
+def _import_method(req):
+    try:
+        return req.json_body['method']['name']
+    except (ValueError, KeyError, TypeError):
+        return None  # Glance answers a malformed body itself
 
 
 def filter_factory(global_conf, **local_conf):

@@ -8,6 +8,7 @@ its result.
 
 import hashlib
 import os
+import time
 
 import testtools
 from testtools import content
@@ -58,6 +59,22 @@ class CloudTestCase(testtools.TestCase):
         self.assertEqual(hashlib.sha512(data).hexdigest(),
                          image['os_hash_value'])
         self.assertEqual(data, client.download(image['id']))
+
+    def wait_until_unlocked(self, client, image_id, task_id, timeout=30):
+        """(image, task) once the import lock is gone from the image.
+
+        After a failed glance-download the library finishes Glance 33's
+        revert in the background, after Glance marked the task failed.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            image = client.get(image_id)
+            if 'os_glance_import_task' not in image:
+                tasks = {t['id']: t for t in client.tasks(image_id)}
+                return image, tasks[task_id]
+            time.sleep(0.3)
+        self.fail('image %s still locked after %ss: %s' % (
+            image_id, timeout, client.get(image_id)))
 
 
 def random_bytes(size):

@@ -1,7 +1,6 @@
 """The plugins in glance-download between two regions of a real Keystone."""
 
 import hashlib
-import time
 
 from tests.functional import base
 
@@ -53,8 +52,8 @@ class TestGlanceDownloadWithPlugins(base.CloudTestCase):
         self.assertEqual('failure', task['status'])
         # Glance 33 fails its own revert here ("Internal Error", lock kept
         # for 60 minutes); the library finishes it. Wait for that.
-        image, task = self._wait_until_unlocked(target, image['id'],
-                                                task['id'])
+        image, task = self.wait_until_unlocked(target, image['id'],
+                                               task['id'])
         self.assertIn('checksum_verify: sha512 mismatch', task['message'])
         self.assertIn('a new import can start', task['message'])
         self.assertEqual('queued', image['status'])
@@ -75,14 +74,3 @@ class TestGlanceDownloadWithPlugins(base.CloudTestCase):
         self.assertEqual('success', task['status'], task)
         self.assertImported(target, image, data)
         self.assertEqual('cirros', image['os_distro'])
-
-    def _wait_until_unlocked(self, client, image_id, task_id, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            image = client.get(image_id)
-            if 'os_glance_import_task' not in image:
-                tasks = {t['id']: t for t in client.tasks(image_id)}
-                return image, tasks[task_id]
-            time.sleep(0.3)
-        self.fail('image %s still locked after %ss: %s' % (
-            image_id, timeout, client.get(image_id)))

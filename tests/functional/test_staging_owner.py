@@ -64,6 +64,27 @@ class TestDistributedImport(base.CloudTestCase):
         self.assertEqual('sha256', image['import_ext_verified_digests'])
         self.assertFalse(os.path.exists(self._staged_file(image_id)))
 
+    def test_failed_import_is_retried_through_b_on_the_staging_worker(self):
+        image_id, data = self._stage_on_a()
+        good = hashlib.sha256(data).hexdigest()
+        self.via_a.update(image_id, expected_digest_sha256=hashlib.sha256(
+            b'wrong').hexdigest())
+        self.via_b.import_(image_id)
+        image, task = self.via_b.wait_for_import(image_id)
+        self.assertEqual('failure', task['status'])
+        self.assertEqual('uploading', image['status'])
+        self.assertTrue(os.path.isfile(self._staged_file(image_id)))
+
+        self.via_b.update(image_id, expected_digest_sha256=good)
+        resp = self.via_b.import_(image_id)
+        # Still proxied: the staging worker is known again after failure.
+        self.assertEqual(self.a.url,
+                         resp.headers['X-Import-Ext-Staging-Worker'])
+        image, task = self.via_b.wait_for_import(image_id)
+        self.assertEqual('success', task['status'], task)
+        self.assertImported(self.via_b, image, data)
+        self.assertEqual(self.a.url, image['import_ext_imported_on'])
+
     def test_staging_worker_down_503_then_import_when_back(self):
         image_id, data = self._stage_on_a()
         self.a.stop()

@@ -236,8 +236,9 @@ class TestRestoreStagedStatus(PluginTestBase):
         self.assertEqual(saves, len(self.repo.saves))
 
     def test_nothing_when_image_is_gone(self):
+        guard = self.ran_guard()
         self.repo.image = None
-        self.revert()
+        self.revert(guard=guard)
 
 
 class TestFailedImportFlow(PluginTestBase):

@@ -56,8 +56,12 @@ class Cloud:
         return self
 
     def add_glance(self, name, region='RegionOne', plugins=(), start=True,
-                   **kwargs):
-        """A glance-api worker; workers of one region are its replicas."""
+                   catalog_url=None, **kwargs):
+        """A glance-api worker; workers of one region are its replicas.
+
+        ``catalog_url``: what the catalog lists as the region's image
+        endpoint, when not the worker itself (a proxy in front of it).
+        """
         first = region not in self._region_db
         if first:
             self._region_db[region] = self.db.create_database('glance')
@@ -72,7 +76,8 @@ class Cloud:
             worker.db_sync()
             if self.keystone:
                 self.keystone.add_region(region)
-                self.keystone.add_image_endpoint(region, worker.url)
+                self.keystone.add_image_endpoint(region,
+                                                 catalog_url or worker.url)
         if start:
             worker.start()
         return worker

@@ -1,0 +1,92 @@
+"""glance_download_verify: the downloaded bytes must be the source image's.
+
+Glance 33's glance-download checks only that the byte count matches the
+source. This plugin reads the source image record in its region (with the
+caller's token, like the download itself) and verifies the staged bytes
+against its ``size``, its ``os_hash_value`` (computed with the source's
+``os_hash_algo``) and its ``checksum`` (md5), in one streaming pass. A
+mismatch fails the import before a byte reaches a store. Other import
+methods: nothing to do.
+
+Records on success: ``import_ext_download_verified`` =
+``<region>/<source image id> <algorithm>:<value>`` (plus ``md5`` when the
+source has a checksum).
+
+Why not let Glance's own store upload compare a preset hash for free:
+Glance 33 compares after the store has written the object
+(``glance/location.py`` ``_upload_to_store``) and does not delete it on a
+mismatch, so corrupted bytes would stay in the store.
+"""
+
+from glance_import_ext.common import hashing
+from glance_import_ext.common import heartbeat
+from glance_import_ext.common import plugin
+from glance_import_ext.common import source
+from glance_import_ext.common import staging
+from glance_import_ext.common import task
+
+NAME = 'glance_download_verify'
+VERIFIED = 'import_ext_download_verified'
+
+
+def expected_digests(src):
+    """{algorithm: hex digest} the source image vouches for."""
+    expected = {}
+    if src.os_hash_algo and src.os_hash_value:
+        algorithm, value = hashing.check_hex_digest(src.os_hash_algo,
+                                                    src.os_hash_value)
+        expected[algorithm] = value
+    if src.checksum:
+        expected['md5'] = hashing.check_hex_digest('md5', src.checksum)[1]
+    return expected
+
+
+class VerifyDownload(task.ImageTask):
+
+    inputs = ('file_path',)
+
+    def run(self, file_path):
+        method = self.plugin.import_req.get('method', {})
+        try:
+            src = source.read_remote_image(
+                self.plugin.context, method.get('glance_region'),
+                method.get('glance_image_id'),
+                method.get('glance_service_interface') or 'public')
+            src.require_active()
+            expected = expected_digests(src)
+        except (source.SourceError, ValueError) as exc:
+            raise self.failure('cannot verify the download: %s' % exc)
+        if not expected:
+            raise self.failure('source %s has no checksum or os_hash_value '
+                               'to verify the download against' % src)
+        data = staging.StagedData(file_path)
+        size = data.size()
+        if src.size is not None and size != src.size:
+            raise self.failure('downloaded %d bytes, source %s has %d; '
+                               'nothing was stored' % (size, src, src.size))
+        beat = heartbeat.Heartbeat(self.plugin.task_repo,
+                                   self.plugin.task_id)
+        actual, _ = hashing.digest_stream(
+            data.chunks(), expected,
+            progress=lambda n: beat.beat('%s: verified %d of %d MiB' % (
+                NAME, n // 2 ** 20, size // 2 ** 20)))
+        for algorithm, value in sorted(expected.items()):
+            if actual[algorithm] != value:
+                raise self.failure(
+                    '%s mismatch with source %s: expected %s, the %d '
+                    'downloaded bytes have %s; nothing was stored' % (
+                        algorithm, src, value, size, actual[algorithm]))
+        record = ' '.join('%s:%s' % item for item in sorted(expected.items()))
+        self.update_image({VERIFIED: '%s/%s %s' % (src.region, src.id,
+                                                   record)})
+
+
+def _tasks(p):
+    if p.import_method != 'glance-download':
+        return []
+    return [VerifyDownload(p)]
+
+
+def get_flow(**kwargs):
+    """Verify downloaded data against the source image's record."""
+    return plugin.build_flow(NAME, kwargs, _tasks)
