@@ -15,11 +15,13 @@ import time
 from tests.functional.harness import cloud as cloud_mod
 from tests.functional.harness import glance
 
-PLUGINS = ['staging_owner', 'metadata_copy', 'checksum_verify']
+PLUGINS = ['staging_owner', 'metadata_copy', 'glance_download_verify',
+           'checksum_verify']
 SHOWN = ('status', 'import_ext_plugins', 'import_ext_staged_on',
          'import_ext_imported_on', 'import_ext_verified_digests',
          'import_ext_metadata_source_image',
          'import_ext_metadata_source_region', 'import_ext_metadata_copied',
+         'import_ext_download_verified',
          'hw_disk_bus', 'trait:CUSTOM_FAST_DISK', 'os_distro', 'build_note')
 SOURCE_PROPERTIES = {'hw_disk_bus': 'scsi', 'trait:CUSTOM_FAST_DISK':
                      'required', 'os_distro': 'ubuntu',
@@ -131,6 +133,10 @@ def demo(cloud):
         'source (remote, read')
     say('                  with the caller\'s token; or local, by '
         'copy_metadata_from) and recorded where from.')
+    say('  glance_download_verify checked the downloaded bytes against the '
+        'source image\'s size, md5 and')
+    say('                  sha512 before anything was stored; recorded '
+        'import_ext_download_verified.')
     say('  checksum_verify computed every declared digest in one pass; '
         'refused the wrong one')
     say('                  (task message above), recorded '

@@ -12,7 +12,7 @@ import re
 import threading
 
 _HEX = re.compile(r'^[0-9a-f]+$')
-_QUEUE_DEPTH = 4
+_QUEUE_DEPTH = 2
 
 
 def check_algorithm(name):
@@ -66,11 +66,15 @@ def digest_stream(chunks, algorithms, progress=None):
                 progress(total)
         return {a: h.hexdigest() for a, h in hashers.items()}, total
 
-    feeds = [_HashThread(h) for h in hashers.values()]
+    # The reading thread hashes one algorithm itself: one thread fewer to
+    # share the cores with.
+    inline, *others = hashers.values()
+    feeds = [_HashThread(h) for h in others]
     try:
         for chunk in chunks:
             for feed in feeds:
                 feed.put(chunk)
+            inline.update(chunk)
             total += len(chunk)
             if progress:
                 progress(total)

@@ -84,7 +84,7 @@ class ImageClient:
         return self.request('GET',
                             '/v2/images/%s/tasks' % image_id).json()['tasks']
 
-    def wait_for_import(self, image_id, timeout=120):
+    def wait_for_import(self, image_id, timeout=120, poll=0.3):
         """Wait until the latest import task ends; return (image, task)."""
         deadline = time.monotonic() + timeout
         settled = None
@@ -99,7 +99,7 @@ class ImageClient:
                 if (image['status'] != 'importing' or
                         time.monotonic() > settled):
                     return image, tasks[-1]
-            time.sleep(0.3)
+            time.sleep(poll)
         raise AssertionError('import of %s did not finish in %ss: image %s, '
                              'tasks %s' % (image_id, timeout,
                                            self.get(image_id), tasks))
