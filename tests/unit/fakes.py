@@ -7,10 +7,16 @@ state machine and ``ExtraProperties``), and changes go through Glance's real
 
 import datetime
 
+import fixtures
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+import testtools
+
 from glance.async_.flows import api_image_import
 from glance.common import exception
 from glance import domain
 
+from glance_import_ext.common import guards
 from glance_import_ext.common import plugin
 
 IMAGE_ID = '11111111-2222-3333-4444-555555555555'
@@ -135,3 +141,16 @@ def plugin_kwargs(image_repo, task_repo=None, method='glance-direct',
 def make_plugin(image_repo, name=PLUGIN_NAME, **kwargs):
     """A PluginContext over ``image_repo`` using Glance's real wrapper."""
     return plugin.PluginContext(name, plugin_kwargs(image_repo, **kwargs))
+
+
+class PluginTestCase(testtools.TestCase):
+    """Base for tests that build or run plugin tasks."""
+
+    def setUp(self):
+        super().setUp()
+        # Every test's import uses the same task id: forget other tests'
+        # guards.
+        guards._imports.clear()
+        self.addCleanup(guards._imports.clear)
+        self.useFixture(fixtures.FakeLogger())
+        self.conf = self.useFixture(config_fixture.Config(cfg.CONF))

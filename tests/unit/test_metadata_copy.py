@@ -247,16 +247,10 @@ class Fails(image_task.ImageTask):
         raise self.failure('refused the data')
 
 
-class CopyMetadataTestBase(testtools.TestCase):
+class CopyMetadataTestBase(fakes.PluginTestCase):
 
     def setUp(self):
         super().setUp()
-        # Every test's import uses the same task id: forget other tests'
-        # guards.
-        guards._imports.clear()
-        self.addCleanup(guards._imports.clear)
-        self.useFixture(fixtures.FakeLogger())
-        self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
         self.repo = fakes.FakeImageRepo(fakes.make_image(
             properties={metadata_copy.SOURCE_PROPERTY: SOURCE_ID,
                         'hw_disk_bus': 'ide',  # differs from the source

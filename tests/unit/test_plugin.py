@@ -5,11 +5,9 @@ import os
 import fixtures
 from glance.common import exception
 from oslo_config import cfg
-from oslo_config import fixture as config_fixture
 from taskflow import engines
 from taskflow.patterns import linear_flow as lf
 from taskflow import retry
-import testtools
 
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
@@ -47,16 +45,10 @@ def task_types(flow):
     return [type(node) for node in flow_tasks(flow)]
 
 
-class PluginTestBase(testtools.TestCase):
+class PluginTestBase(fakes.PluginTestCase):
 
     def setUp(self):
         super().setUp()
-        # Every test's import uses the same task id: forget other tests'
-        # status guards.
-        guards._imports.clear()
-        self.addCleanup(guards._imports.clear)
-        self.useFixture(fixtures.FakeLogger())
-        self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
         self.repo = fakes.FakeImageRepo(fakes.make_image(status='uploading'))
         self.kwargs = fakes.plugin_kwargs(self.repo)
         self.staged_path = os.path.join(

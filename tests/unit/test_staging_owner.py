@@ -1,12 +1,9 @@
 """staging_owner: the staged data is here, and where it was staged."""
 
 import fixtures
-from oslo_config import cfg
-from oslo_config import fixture as config_fixture
 from taskflow import engines
 from taskflow.patterns import linear_flow as lf
 from taskflow import retry
-import testtools
 
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
@@ -24,14 +21,10 @@ THERE = 'http://glance-b.example.com:9292'
 DATA = b'the staged image data'
 
 
-class StagingOwnerTestBase(testtools.TestCase):
+class StagingOwnerTestBase(fakes.PluginTestCase):
 
     def setUp(self):
         super().setUp()
-        guards._imports.clear()
-        self.addCleanup(guards._imports.clear)
-        self.useFixture(fixtures.FakeLogger())
-        self.useFixture(config_fixture.Config(cfg.CONF))
         self.this_worker = self.useFixture(fixtures.MockPatchObject(
             workers, 'this_worker', return_value=HERE)).mock
         self.staged_path = self.useFixture(fixtures.TempDir()).join(
