@@ -7,10 +7,13 @@ stays at a few chunks whatever the image size.
 """
 
 import hashlib
+import logging
 import queue
 import re
 import threading
+import time
 
+LOG = logging.getLogger(__name__)
 _HEX = re.compile(r'^[0-9a-f]+$')
 _QUEUE_DEPTH = 2
 
@@ -55,6 +58,15 @@ def digest_stream(chunks, algorithms, progress=None):
     :param progress: called with the byte count after each chunk.
     :returns: ({algorithm: hexdigest}, total bytes)
     """
+    start = time.monotonic()
+    digests, total = _digest_stream(chunks, algorithms, progress)
+    seconds = time.monotonic() - start
+    LOG.info('Hashed %d MiB (%s) in %.2f s', total // 2 ** 20,
+             '+'.join(sorted(digests)), seconds)
+    return digests, total
+
+
+def _digest_stream(chunks, algorithms, progress):
     hashers = {a: hashlib.new(a) for a in algorithms}
     total = 0
     if len(hashers) <= 1:
