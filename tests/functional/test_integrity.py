@@ -181,3 +181,31 @@ class TestWebDownloadDeclaredDigest(base.CloudTestCase):
         self.assertIn('property expected_digest_sha256', task['message'])
         self.assertIn('has 3 hex digits, expected 64', task['message'])
         self.assertEqual('queued', image['status'])
+
+
+class TestGlanceComparesPresetHashAfterWriting(base.CloudTestCase):
+    """Why the plugins verify before the upload.
+
+    Glance's own comparison of a preset hash would cost no extra pass, but
+    Glance 33 compares after the store wrote the object and leaves it there
+    on a mismatch.
+    """
+
+    @classmethod
+    def build_cloud(cls, cloud):
+        cloud.add_glance('api', plugins=['preset_hash'], test_plugins={
+            'preset_hash': 'tests.functional.preset_hash_plugin:get_flow'})
+
+    def test_mismatching_preset_hash_leaves_bytes_in_the_store(self):
+        client = self.cloud.client('api')
+        data = base.random_bytes(64 * 1024)
+        image, task = self.stage_and_import(
+            client, data,
+            test_preset_os_hash_value=hashlib.sha512(b'other').hexdigest())
+        self.assertEqual('failure', task['status'])
+        self.assertNotEqual('active', image['status'])
+        self.assertNotIn('sha512', task['message'])  # no algorithm, no value
+        stored = os.path.join(self.cloud.base_dir, 'store-RegionOne',
+                              image['id'])
+        with open(stored, 'rb') as f:
+            self.assertEqual(data, f.read())  # written, and left behind

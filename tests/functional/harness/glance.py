@@ -22,6 +22,7 @@ UWSGI_INI = """[uwsgi]
 http-socket = 127.0.0.1:{port}
 module = glance.wsgi.api:application
 pythonpath = {repo_root}
+pythonpath = {extra_path}
 master = true
 processes = {processes}
 lazy-apps = true
@@ -59,7 +60,8 @@ class GlanceAPI:
 
     def __init__(self, name, base_dir, db_url, store_dir, plugins=(),
                  auth=None, conf=None, import_conf=None, paste_filters=(),
-                 processes=1, port=None, allowed_ports=()):
+                 processes=1, port=None, allowed_ports=(),
+                 test_plugins=None):
         self.name = name
         self.dir = os.path.join(base_dir, name)
         self.conf_dir = os.path.join(self.dir, 'etc')
@@ -78,6 +80,10 @@ class GlanceAPI:
         self.log_file = os.path.join(self.dir, 'glance-api.log')
         self.uwsgi_log = os.path.join(self.dir, 'uwsgi.log')
         self.service = None
+        # {name: 'module:get_flow'}: test-only import plugins, registered
+        # as entry points of a dist-info only this worker's path sees.
+        self.test_plugins = dict(test_plugins or {})
+        self.extra_path = os.path.join(self.dir, 'test-plugins')
         for d in (self.conf_dir, self.staging_dir, self.store_dir,
                   os.path.join(self.dir, 'tasks')):
             os.makedirs(d, exist_ok=True)
@@ -128,8 +134,10 @@ class GlanceAPI:
             imp.setdefault(section, {}).update(values)
         _ini(os.path.join(self.conf_dir, 'glance-image-import.conf'), imp)
         self._write_paste()
+        self._write_test_plugins()
         with open(os.path.join(self.conf_dir, 'uwsgi.ini'), 'w') as f:
             f.write(UWSGI_INI.format(port=self.port, repo_root=REPO_ROOT,
+                                     extra_path=self.extra_path,
                                      processes=self.processes,
                                      uwsgi_log=self.uwsgi_log))
 
@@ -163,10 +171,25 @@ class GlanceAPI:
                   'w') as f:
             paste.write(f)
 
+    def _write_test_plugins(self):
+        if not self.test_plugins:
+            return
+        info = os.path.join(self.extra_path,
+                            'gie_functional_plugins-0.0.0.dist-info')
+        os.makedirs(info, exist_ok=True)
+        with open(os.path.join(info, 'METADATA'), 'w') as f:
+            f.write('Metadata-Version: 2.1\nName: gie-functional-plugins\n'
+                    'Version: 0.0.0\n')
+        with open(os.path.join(info, 'entry_points.txt'), 'w') as f:
+            f.write('[glance.image_import.plugins]\n')
+            for name, target in self.test_plugins.items():
+                f.write('%s = %s\n' % (name, target))
+
     def env(self):
         env = dict(os.environ)
         env['OS_GLANCE_CONFIG_DIR'] = self.conf_dir
-        env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
+        env['PYTHONPATH'] = os.pathsep.join(
+            [REPO_ROOT, self.extra_path, env.get('PYTHONPATH', '')])
         return env
 
     def db_sync(self):
