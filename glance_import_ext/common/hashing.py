@@ -8,10 +8,12 @@ stays at a few chunks whatever the image size.
 
 import hashlib
 import logging
+import os
 import queue
 import re
 import threading
 import time
+import weakref
 
 LOG = logging.getLogger(__name__)
 _HEX = re.compile(r'^[0-9a-f]+$')
@@ -116,3 +118,44 @@ class _HashThread:
     def close(self):
         self.queue.put(None)
         self.thread.join()
+
+
+class ImportDigests:
+    """The digests of one import's staged data, shared by its plugins.
+
+    Each verifying plugin says, while the flow is built, which algorithms
+    it will need; the first one to hash computes all of them in one pass.
+    Results are tied to the file's identity (inode, size, mtime): a plugin
+    that rewrites the data in between makes the next one hash again.
+    """
+
+    def __init__(self):
+        self.wanted = set()
+        self._file = None
+        self._digests = {}
+        self._lock = threading.Lock()
+
+    def want(self, algorithms):
+        self.wanted.update(algorithms)
+
+    def of(self, chunk_source, path, algorithms, progress=None):
+        """{algorithm: hexdigest} for ``algorithms`` of the file at path."""
+        with self._lock:
+            st = os.stat(path)
+            identity = (st.st_ino, st.st_size, st.st_mtime_ns)
+            if identity != self._file:
+                self._file, self._digests = identity, {}
+            missing = (set(algorithms) | self.wanted) - set(self._digests)
+            if set(algorithms) - set(self._digests):
+                computed, _ = digest_stream(chunk_source(), sorted(missing),
+                                            progress)
+                self._digests.update(computed)
+            return {a: self._digests[a] for a in algorithms}
+
+
+_imports = weakref.WeakValueDictionary()
+
+
+def for_import(task_id):
+    """The ImportDigests of import task ``task_id``."""
+    return _imports.setdefault(task_id, ImportDigests())

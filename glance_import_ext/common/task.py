@@ -12,6 +12,9 @@ from oslo_log import log as logging
 from taskflow import task
 
 from glance_import_ext.common import errors
+from glance_import_ext.common import hashing
+from glance_import_ext.common import heartbeat
+from glance_import_ext.common import staging
 
 LOG = logging.getLogger(__name__)
 
@@ -55,6 +58,24 @@ class ImageTask(task.Task):
 
     def run(self, **inputs):
         raise NotImplementedError
+
+    def staged_digests(self, file_path, algorithms):
+        """({algorithm: hex}, size) of the staged data.
+
+        Shares one pass with the import's other verifying plugins (see
+        hashing.ImportDigests) and keeps the task fresh while it hashes.
+        """
+        data = staging.StagedData(file_path)
+        beat = heartbeat.Heartbeat(self.plugin.task_repo,
+                                   self.plugin.task_id)
+        label = self.plugin.name
+
+        def progress(done):
+            beat.beat('%s: hashed %d MiB' % (label, done // 2 ** 20))
+
+        digests = hashing.for_import(self.plugin.task_id)
+        return (digests.of(data.chunks, data.path, algorithms, progress),
+                data.size())
 
     def failure(self, message):
         """An ImportFailed for this plugin, to raise."""

@@ -11,9 +11,7 @@ Records on success: ``import_ext_verified_digests`` (the algorithms checked).
 """
 
 from glance_import_ext.common import hashing
-from glance_import_ext.common import heartbeat
 from glance_import_ext.common import plugin
-from glance_import_ext.common import staging
 from glance_import_ext.common import task
 
 NAME = 'checksum_verify'
@@ -53,13 +51,7 @@ class VerifyDeclaredDigests(task.ImageTask):
             raise self.failure('%s; correct it and import again' % exc)
         if not declared:
             return
-        data = staging.StagedData(file_path)
-        beat = heartbeat.Heartbeat(self.plugin.task_repo,
-                                   self.plugin.task_id)
-        actual, size = hashing.digest_stream(
-            data.chunks(), declared,
-            progress=lambda n: beat.beat('%s: hashed %d MiB' % (
-                NAME, n // 2 ** 20)))
+        actual, size = self.staged_digests(file_path, declared)
         for algorithm, expected in sorted(declared.items()):
             if actual[algorithm] != expected:
                 raise self.failure(
@@ -69,7 +61,19 @@ class VerifyDeclaredDigests(task.ImageTask):
         self.update_image({VERIFIED_PROPERTY: ','.join(sorted(declared))})
 
 
+def _tasks(p):
+    try:
+        # Known now, so another verifying plugin's pass can include them.
+        declared = declared_digests(p.image_properties())
+    except ValueError:
+        declared = {}  # the task reports it, before reading any data
+    verify = VerifyDeclaredDigests(p)
+    # The task holds the import's shared digests for as long as it lives.
+    verify.digests = hashing.for_import(p.task_id)
+    verify.digests.want(declared)
+    return [verify]
+
+
 def get_flow(**kwargs):
     """Verify declared digests of the staged data."""
-    return plugin.build_flow(NAME, kwargs,
-                             lambda p: [VerifyDeclaredDigests(p)])
+    return plugin.build_flow(NAME, kwargs, _tasks)

@@ -18,8 +18,9 @@ Glance 33 compares after the store has written the object
 mismatch, so corrupted bytes would stay in the store.
 """
 
+from oslo_config import cfg
+
 from glance_import_ext.common import hashing
-from glance_import_ext.common import heartbeat
 from glance_import_ext.common import plugin
 from glance_import_ext.common import source
 from glance_import_ext.common import staging
@@ -59,17 +60,11 @@ class VerifyDownload(task.ImageTask):
         if not expected:
             raise self.failure('source %s has no checksum or os_hash_value '
                                'to verify the download against' % src)
-        data = staging.StagedData(file_path)
-        size = data.size()
+        size = staging.StagedData(file_path).size()
         if src.size is not None and size != src.size:
             raise self.failure('downloaded %d bytes, source %s has %d; '
                                'nothing was stored' % (size, src, src.size))
-        beat = heartbeat.Heartbeat(self.plugin.task_repo,
-                                   self.plugin.task_id)
-        actual, _ = hashing.digest_stream(
-            data.chunks(), expected,
-            progress=lambda n: beat.beat('%s: verified %d of %d MiB' % (
-                NAME, n // 2 ** 20, size // 2 ** 20)))
+        actual, _ = self.staged_digests(file_path, expected)
         for algorithm, value in sorted(expected.items()):
             if actual[algorithm] != value:
                 raise self.failure(
@@ -84,7 +79,20 @@ class VerifyDownload(task.ImageTask):
 def _tasks(p):
     if p.import_method != 'glance-download':
         return []
-    return [VerifyDownload(p)]
+    verify = VerifyDownload(p)
+    # A source Glance most likely hashes as this one does: announce those
+    # so that one pass also serves the other verifying plugins.
+    # The task holds the import's shared digests for as long as it lives.
+    verify.digests = hashing.for_import(p.task_id)
+    verify.digests.want(['md5', _glance_hashing_algorithm()])
+    return [verify]
+
+
+def _glance_hashing_algorithm():
+    try:
+        return cfg.CONF.hashing_algorithm
+    except cfg.NoSuchOptError:
+        return 'sha512'
 
 
 def get_flow(**kwargs):

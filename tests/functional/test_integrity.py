@@ -47,10 +47,10 @@ class TestGlanceDownloadVerify(base.CloudTestCase):
         client.upload(image['id'], data)
         return image['id'], data
 
-    def _download(self, worker, source_id, image_id=None):
+    def _download(self, worker, source_id, image_id=None, **props):
         client = self.cloud.client(worker)
         if image_id is None:
-            image_id = client.create(name='copy')['id']
+            image_id = client.create(name='copy', **props)['id']
         client.import_(image_id, 'glance-download', glance_image_id=source_id,
                        glance_region='RegionOne',
                        glance_service_interface='public')
@@ -62,9 +62,18 @@ class TestGlanceDownloadVerify(base.CloudTestCase):
 
     def test_clean_download_is_verified_and_recorded(self):
         source_id, data = self._source(300 * 1024)
-        client, image, task = self._download('region-two', source_id)
+        # Both verifying plugins: the source's digests and a declared one.
+        client, image, task = self._download(
+            'region-two', source_id,
+            expected_digest_sha256=hashlib.sha256(data).hexdigest())
         self.assertEqual('success', task['status'], task)
         self.assertImported(client, image, data)
+        self.assertEqual('sha256', image['import_ext_verified_digests'])
+        # One pass served both plugins.
+        with open(self.cloud.workers['region-two'].log_file) as log:
+            hashed = [line for line in log
+                      if 'Hashed 0 MiB (md5+sha256+sha512)' in line]
+        self.assertEqual(1, len(hashed), hashed)
         self.assertEqual(
             'RegionOne/%s md5:%s sha512:%s' % (
                 source_id, hashlib.md5(data).hexdigest(),

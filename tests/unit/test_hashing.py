@@ -1,7 +1,9 @@
 """hashing: one-pass digests and checks of declared algorithms/digests."""
 
 import hashlib
+import os
 
+import fixtures
 import testtools
 
 from glance_import_ext.common import hashing
@@ -130,3 +132,56 @@ class TestCheckHexDigest(testtools.TestCase):
     def test_rejects_unknown_algorithm(self):
         self.assertRaises(ValueError, hashing.check_hex_digest, 'nope',
                           self.SHA256)
+
+
+class TestImportDigests(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                                 'staged')
+        self.write(b'first data' * 1000)
+        self.reads = 0
+
+    def write(self, data):
+        with open(self.path, 'wb') as f:
+            f.write(data)
+        self.data = data
+
+    def chunks(self):
+        self.reads += 1
+        with open(self.path, 'rb') as f:
+            yield f.read()
+
+    def test_one_pass_serves_every_plugin(self):
+        digests = hashing.ImportDigests()
+        digests.want(['md5', 'sha512'])
+        digests.want(['sha256'])
+        first = digests.of(self.chunks, self.path, ['sha256'])
+        second = digests.of(self.chunks, self.path, ['md5', 'sha512'])
+        self.assertEqual(1, self.reads)
+        self.assertEqual(hashlib.sha256(self.data).hexdigest(),
+                         first['sha256'])
+        self.assertEqual(hashlib.md5(self.data).hexdigest(), second['md5'])
+
+    def test_an_algorithm_nobody_announced_costs_one_more_pass(self):
+        digests = hashing.ImportDigests()
+        digests.want(['sha256'])
+        digests.of(self.chunks, self.path, ['sha256'])
+        result = digests.of(self.chunks, self.path, ['sha3_256'])
+        self.assertEqual(2, self.reads)
+        self.assertEqual(hashlib.sha3_256(self.data).hexdigest(),
+                         result['sha3_256'])
+
+    def test_rewritten_data_is_hashed_again(self):
+        digests = hashing.ImportDigests()
+        digests.of(self.chunks, self.path, ['sha256'])
+        self.write(b'converted by a later plugin, longer than before')
+        result = digests.of(self.chunks, self.path, ['sha256'])
+        self.assertEqual(2, self.reads)
+        self.assertEqual(hashlib.sha256(self.data).hexdigest(),
+                         result['sha256'])
+
+    def test_shared_per_import(self):
+        self.assertIs(hashing.for_import('task-1'),
+                      hashing.for_import('task-1'))

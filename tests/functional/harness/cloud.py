@@ -23,8 +23,7 @@ class Cloud:
         self.keep_dir = keep_dir
         self.workers = {}   # name -> GlanceAPI
         self.keystone = None
-        self.db = mariadb.server(os.path.join(
-            tempfile.gettempdir(), 'gie-mariadb-%d' % os.getpid()))
+        self.db = mariadb.server(tempfile.gettempdir())
         self._region_db = {}
         # Glance 33 filters glance-download and web-download URLs by port:
         # every worker allows the ports of the whole cloud, known up front.

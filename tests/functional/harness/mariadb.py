@@ -9,6 +9,7 @@ import atexit
 import os
 import pwd
 import shutil
+import tempfile
 
 import pymysql
 
@@ -35,20 +36,25 @@ class MariaDB:
     def __init__(self, base_dir):
         self.base_dir = base_dir
         self.data_dir = os.path.join(base_dir, 'data')
+        # Private: concurrent bootstraps sharing /tmp collide on their
+        # temporary tables ("Could not remove temporary table").
+        self.tmp_dir = os.path.join(base_dir, 'tmp')
         self.socket = os.path.join(base_dir, 'mariadbd.sock')
         self.service = None
         self._count = 0
 
     def start(self):
-        os.makedirs(self.base_dir, exist_ok=True)
+        os.makedirs(self.tmp_dir, exist_ok=True)
         user = _current_user()
         process.run([_find('mariadb-install-db'), '--no-defaults',
                      '--datadir=' + self.data_dir, '--user=' + user,
+                     '--tmpdir=' + self.tmp_dir,
                      '--auth-root-authentication-method=normal',
                      '--skip-test-db'], what='mariadb-install-db')
         cmd = [_find('mariadbd'), '--no-defaults',
                '--datadir=' + self.data_dir, '--socket=' + self.socket,
                '--skip-networking', '--user=' + user,
+               '--tmpdir=' + self.tmp_dir,
                '--pid-file=' + os.path.join(self.base_dir, 'mariadbd.pid'),
                '--innodb-buffer-pool-size=64M',
                '--innodb-flush-log-at-trx-commit=2',
@@ -84,6 +90,7 @@ class MariaDB:
         if self.service:
             self.service.stop()
             self.service = None
+        shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def log_tail(self):
         path = os.path.join(self.base_dir, 'error.log')
@@ -102,15 +109,22 @@ _server = None
 
 
 def server(base_dir):
-    """The test process's one MariaDB server, started on first use."""
+    """The test process's one MariaDB server, started on first use.
+
+    A bootstrap that fails is tried once more in a fresh directory.
+    """
     global _server
-    if _server is None:
-        db = MariaDB(os.path.join(base_dir, 'mariadb'))
+    for attempt in (1, 2):
+        if _server is not None:
+            break
+        db = MariaDB(tempfile.mkdtemp(prefix='mariadb-', dir=base_dir))
         try:
             db.start()
-        except Exception:
+        except process.ServiceFailed:
             db.stop()
-            raise
+            if attempt == 2:
+                raise
+            continue
         atexit.register(db.stop)
         _server = db
     return _server
