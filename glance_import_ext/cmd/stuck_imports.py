@@ -18,6 +18,7 @@ Either leaves nothing behind here: the staged data was on that worker.
 import sys
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from glance_import_ext.common import workers
 
@@ -112,7 +113,6 @@ def main(argv=None, out=sys.stdout):
     from glance.common import config
     import glance.context
     import glance.db
-    from oslo_log import log as logging
     conf = cfg.CONF
     conf.register_cli_opts(cli_opts)
     logging.register_options(conf)

@@ -10,6 +10,8 @@ plugin silently not loading.
 from oslo_config import cfg
 from oslo_config import types
 
+from glance_import_ext.common import errors
+
 GROUP = 'glance_import_ext'
 
 common_opts = [
@@ -66,7 +68,6 @@ def ListOpt(name, item_type=None, **kwargs):
 
 def check_options(group, opts, conf=CONF):
     """Read every option of ``group``; raise ConfigError naming a bad one."""
-    from glance_import_ext.common import errors
     for opt in opts:
         try:
             getattr(conf[group], opt.dest)
