@@ -1,6 +1,12 @@
-"""Tasks that leave a failed import where a new import can succeed.
+"""The first task of every plugin's flow: owns the records, undoes failures.
 
-Glance 33 does not always do that itself when a plugin fails:
+When the import starts, the guard that runs first removes everything under
+the library's namespace (``import_ext_*``: a user's preset, records of an
+earlier import), so that after the import only what this import's plugins
+wrote is there (records). A revert puts it back, like every other change.
+
+On failure it leaves the import where a new one can succeed, which Glance
+33 does not always do itself when a plugin fails:
 - glance-direct: only Glance's last task would set the image back from
   ``importing``; after a plugin or store failure it stays ``importing``
   and no new import can start;
@@ -10,9 +16,10 @@ Glance 33 does not always do that itself when a plugin fails:
   released (new imports get 409 for 60 minutes), the properties Glance's
   metadata step copied stay, and the task says only "Internal Error".
 
-Each plugin's flow starts with a guard; only the guard that ran first
-acts on failure. Reverts run backwards, so it acts last, after every plugin
-task has undone its own changes.
+Only the guard that ran first acts. Reverts run backwards, so it acts
+last, after every plugin task has undone its own changes. A guard never
+raises: in its constructor (a failure there would drop the whole plugin)
+nor in its revert (taskflow would stop reverting).
 """
 
 import threading
@@ -23,6 +30,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance_import_ext.common import errors
+from glance_import_ext.common import records
 from glance_import_ext.common import staging
 from glance_import_ext.common import task as image_task
 
@@ -38,33 +46,81 @@ class _ImportState:
         self.ran = []
         self.before = None  # (properties, disk_format, container_format)
         self.stage_host = None
+        self.read = False
+        self.watched = False
 
 
 # task id -> _ImportState; an entry lives as long as the import's guards.
 _imports = weakref.WeakValueDictionary()
 
 
-class FailureGuard(image_task.ImageTask):
-    """Does nothing on success; on failure the first one that ran acts."""
+def shared_state(plugin):
+    """The state the guards of ``plugin``'s import share."""
+    return _imports.setdefault(plugin.task_id, _ImportState())
+
+
+class ImportGuard(image_task.ImageTask):
+    """Clears the namespace on start; on failure the first one acts."""
 
     def __init__(self, plugin):
         super().__init__(plugin)
         # stevedore builds the plugins' flows in entry-point order, not the
         # configured order: which guard runs first is only known at run time.
-        self.shared = _imports.setdefault(plugin.task_id, _ImportState())
+        self.shared = shared_state(plugin)
+        if not self.shared.read:
+            self.shared.read = True
+            try:
+                self.read_image(plugin.image())
+            except Exception as exc:
+                # Act with less knowledge rather than drop the plugin.
+                LOG.warning('Import %s of image %s: could not read the image '
+                            'while building the flow (%s); a failure will '
+                            'still be reverted', plugin.task_id,
+                            plugin.image_id, type(exc).__name__)
+
+    def read_image(self, image):
+        """Note what is only known while the flow is built."""
+        properties = dict(image.extra_properties)
+        # Glance removes it right after the flow is built.
+        self.shared.stage_host = properties.get(STAGE_HOST) or None
+        # Taken before Glance's glance-download metadata step runs.
+        self.shared.before = (properties, image.disk_format,
+                              image.container_format)
+
+    @property
+    def first(self):
+        return bool(self.shared.ran) and self.shared.ran[0] is self
 
     def run(self, **inputs):
         self.shared.ran.append(self)
+        if self.first:
+            image = self.plugin.library_repo.get(self.plugin.image_id)
+            present = sorted(k for k in dict(image.extra_properties)
+                             if records.is_record(k))
+            if present:
+                LOG.info('Import %s of image %s: removing %s, written before '
+                         'this import; only its plugins write records',
+                         self.plugin.task_id, self.plugin.image_id,
+                         ', '.join(present))
+                self.update_records(remove=present)
 
     def revert(self, *args, **kwargs):
-        if self.shared.ran and self.shared.ran[0] is self:
+        super().revert(*args, **kwargs)
+        if not self.first:
+            return
+        try:
             self.on_failure(**kwargs)
+        except Exception:
+            LOG.exception('Could not leave image %s retryable after its '
+                          'import %s failed; glance-import-ext-stuck-imports '
+                          'can recover it', self.plugin.image_id,
+                          self.plugin.task_id)
 
     def on_failure(self, **kwargs):
-        raise NotImplementedError
+        """What the import method needs after a failure (default: none)."""
 
 
-class RestoreStagedStatus(FailureGuard):
+class RestoreStagedStatus(ImportGuard):
     """glance-direct: back to ``uploading`` (or ``queued``), data kept.
 
     Glance's state machine allows importing -> queued -> uploading; the
@@ -77,18 +133,11 @@ class RestoreStagedStatus(FailureGuard):
 
     inputs = ('file_path',)
 
-    def __init__(self, plugin):
-        super().__init__(plugin)
-        if self.shared.stage_host is None:
-            # Read while the flow is built; Glance removes it right after.
-            self.shared.stage_host = dict(
-                plugin.image().extra_properties).get(STAGE_HOST, '')
-
     def on_failure(self, file_path=None, **kwargs):
         staged = _still_staged(file_path)
         from glance.common import exception
         try:
-            with self.plugin.action_wrapper as action:
+            with self.plugin.library_wrapper as action:
                 if (action.image_status != 'importing' or
                         action.image_locations):
                     return  # already restored, or data reached a store
@@ -105,7 +154,7 @@ class RestoreStagedStatus(FailureGuard):
                  self.plugin.image_id, 'uploading' if staged else 'queued')
 
 
-class FinishFailedDownload(FailureGuard):
+class FinishFailedDownload(ImportGuard):
     """glance-download: finish the revert Glance 33 cannot finish.
 
     Once Glance has marked the task failed, and only if the image is
@@ -116,14 +165,6 @@ class FinishFailedDownload(FailureGuard):
     """
 
     WAIT_SECONDS = 120
-
-    def __init__(self, plugin):
-        super().__init__(plugin)
-        if self.shared.before is None:
-            # Taken while the flow is built, before Glance's metadata step.
-            image = plugin.image()
-            self.shared.before = (dict(image.extra_properties),
-                                  image.disk_format, image.container_format)
 
     def on_failure(self, flow_failures=None, **kwargs):
         reason = failure_reason(flow_failures)
@@ -154,26 +195,38 @@ class FinishFailedDownload(FailureGuard):
         if (dict(image.extra_properties).get(LOCK) != self.plugin.task_id
                 or image.status != 'queued'):
             return  # Glance finished its own revert, or the image moved on
-        properties, disk_format, container_format = self.shared.before
-        copied_by_glance = _glance_download_prefixes()
-        with self.plugin.action_wrapper as action:
-            for key, value in action.image_extra_properties.items():
-                if (key.startswith(copied_by_glance) and
-                        properties.get(key) != value):
-                    if key in properties:
-                        action.set_image_extra_properties(
-                            {key: properties[key]})
-                    else:
-                        action.pop_extra_property(key)
-            action.set_image_attribute(disk_format=disk_format,
-                                       container_format=container_format)
-        self.plugin.action_wrapper.drop_lock_for_task()
+        wrapper = self.plugin.library_wrapper
+        if self.shared.before is not None:
+            properties, disk_format, container_format = self.shared.before
+            copied_by_glance = _glance_download_prefixes()
+            with wrapper as action:
+                for key, value in action.image_extra_properties.items():
+                    if (key.startswith(copied_by_glance) and
+                            properties.get(key) != value):
+                        if key in properties:
+                            action.set_image_extra_properties(
+                                {key: properties[key]})
+                        else:
+                            action.pop_extra_property(key)
+                action.set_image_attribute(disk_format=disk_format,
+                                           container_format=container_format)
+        wrapper.drop_lock_for_task()
         task = self.plugin.task_repo.get(self.plugin.task_id)
-        task.message = ('%s (image %s is queued again and unlocked: a new '
-                        'import can start)' % (reason, self.plugin.image_id))
+        task.message = errors.bounded(
+            '%s (image %s is queued again and unlocked: a new import can '
+            'start)' % (reason, self.plugin.image_id))
         self.plugin.task_repo.save(task)
         LOG.info('Finished the revert of failed glance-download %s: image %s '
                  'unlocked', self.plugin.task_id, self.plugin.image_id)
+
+
+GUARDS = {'glance-direct': RestoreStagedStatus,
+          'glance-download': FinishFailedDownload}
+
+
+def guard_for(plugin):
+    """The guard that starts ``plugin``'s flow for its import method."""
+    return GUARDS.get(plugin.import_method, ImportGuard)(plugin)
 
 
 def _restore_glance_property(action, key, value):
@@ -191,7 +244,7 @@ def failure_reason(flow_failures):
                       errors.ImportFailed):
             return str(failure.exception)
     if failures:
-        return failures[0].exception_str
+        return errors.bounded(failures[0].exception_str)
     return 'the import failed'
 
 

@@ -14,31 +14,8 @@ from glance_import_ext.common import errors
 
 GROUP = 'glance_import_ext'
 
-common_opts = [
-    cfg.IntOpt('heartbeat_interval', default=60, min=5, max=1800,
-               help='Seconds between updates of the import task while a '
-                    'plugin works through the image data. Glance breaks an '
-                    'import lock whose task has not been updated for 60 '
-                    'minutes, so this must stay well below that.'),
-    cfg.IntOpt('read_chunk_size', default=4 * 1024 * 1024,
-               min=64 * 1024, max=64 * 1024 * 1024,
-               help='Bytes read from the staged image at a time. Memory used '
-                    'by a plugin that reads the data is a small multiple of '
-                    'this, whatever the image size.'),
-    cfg.FloatOpt('source_connect_timeout', default=5.0, min=0.1, max=300,
-                 help='Seconds to wait for a connection to another '
-                      "region's glance-api when reading a source image."),
-    cfg.FloatOpt('source_read_timeout', default=30.0, min=0.1, max=3600,
-                 help="Seconds to wait for another region's glance-api to "
-                      'answer once connected.'),
-    cfg.IntOpt('source_retries', default=3, min=0, max=10,
-               help='How often a source image read is retried after a '
-                    'connection error or an HTTP 5xx answer, with growing '
-                    'delays, before the import fails.'),
-]
 
 CONF = cfg.CONF
-CONF.register_opts(common_opts, group=GROUP)
 
 
 class List(types.List):
@@ -64,6 +41,43 @@ class List(types.List):
 def ListOpt(name, item_type=None, **kwargs):
     """cfg.ListOpt with the bracket-tolerant List type."""
     return cfg.Opt(name, type=List(item_type=item_type), **kwargs)
+
+
+common_opts = [
+    cfg.IntOpt('heartbeat_interval', default=60, min=5, max=1800,
+               help='Seconds between updates of the import task while a '
+                    'plugin works through the image data. Glance breaks an '
+                    'import lock whose task has not been updated for 60 '
+                    'minutes, so this must stay well below that.'),
+    cfg.IntOpt('read_chunk_size', default=4 * 1024 * 1024,
+               min=64 * 1024, max=64 * 1024 * 1024,
+               help='Bytes read from the staged image at a time. Memory used '
+                    'by a plugin that reads the data is a small multiple of '
+                    'this, whatever the image size.'),
+    cfg.FloatOpt('source_connect_timeout', default=5.0, min=0.1, max=300,
+                 help='Seconds to wait for a connection to another '
+                      "region's glance-api when reading a source image."),
+    cfg.FloatOpt('source_read_timeout', default=30.0, min=0.1, max=3600,
+                 help="Seconds to wait for another region's glance-api to "
+                      'answer once connected.'),
+    cfg.IntOpt('source_retries', default=3, min=0, max=10,
+               help='How often a source image read is retried after a '
+                    'connection error or an HTTP 5xx answer, with growing '
+                    'delays, before the import fails.'),
+    cfg.StrOpt('record_key', secret=True,
+               help='Secret key that seals the records the plugins write '
+                    '(import_ext_* properties) with an HMAC over the image id '
+                    'and the records, so that a later edit by the image '
+                    'owner shows (glance-import-ext-stuck-imports '
+                    'verify-records). Set the same value on every glance-api '
+                    'and where the admin command runs. Unset: records are '
+                    'written unsealed.'),
+    ListOpt('previous_record_keys', default=[], secret=True,
+            help='Keys that sealed records before the current record_key; '
+                 'records they sealed still verify (key rotation).'),
+]
+
+CONF.register_opts(common_opts, group=GROUP)
 
 
 def check_options(group, opts, conf=CONF):

@@ -1,12 +1,16 @@
 """Turning a plugin's tasks into the flow Glance's import executor runs.
 
 Every plugin's ``get_flow(**kwargs)`` ends in ``build_flow``, which
-- reads the plugin's options first: a bad value becomes a task that fails
-  the import naming the option (stevedore would otherwise log the error
-  and drop the plugin, and the import would pass unchecked);
+- never raises: stevedore would log "Could not load", drop the plugin and
+  let the import pass unchecked. A bad option value, a database error
+  while reading the image, a bug: each becomes a task that fails the
+  import with the reason (fail closed);
 - appends the plugin's name to the image's ``import_ext_plugins``
   property, so the image shows which plugins ran, in order;
-- starts with a guard that leaves a failed import retryable (guards).
+- starts with a guard that owns the library's records and leaves a failed
+  import retryable (guards);
+- has the import watched by the process's keepalive, so that the admin
+  command can tell a dead import from a live one (keepalive).
 """
 
 from oslo_log import log as logging
@@ -14,35 +18,79 @@ from taskflow.patterns import linear_flow as lf
 
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
+from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
+from glance_import_ext.common import records
 from glance_import_ext.common import task as image_task
+from glance_import_ext.common import workers
 
 LOG = logging.getLogger(__name__)
 
 TRAIL_PROPERTY = 'import_ext_plugins'
 
 
+def _library_repo(plugin):
+    # The image repository without Glance's property-protection layer: the
+    # door for the library's own records (see task.ImageTask). It acts with
+    # the caller's context, so it sees only images the caller can see.
+    import glance.db
+    return glance.db.ImageRepo(plugin.context, glance.db.get_api())
+
+
 class PluginContext:
-    """What Glance hands a plugin's get_flow, under clear names."""
+    """What Glance hands a plugin's get_flow, under clear names.
+
+    :param name: the plugin's entry-point name.
+    :param kwargs: the keyword arguments Glance passed to ``get_flow``.
+    """
 
     def __init__(self, name, kwargs):
         self.name = name
-        self.task_id = kwargs['task_id']
-        self.task_type = kwargs['task_type']
-        self.image_id = kwargs['image_id']
+        self.task_id = kwargs.get('task_id') or 'unknown-task'
+        self.task_type = kwargs.get('task_type') or 'api_image_import'
+        self.image_id = kwargs.get('image_id')
         self.context = kwargs.get('context')
         self.import_req = kwargs.get('import_req') or {}
-        self.action_wrapper = kwargs['action_wrapper']
+        self.action_wrapper = kwargs.get('action_wrapper')
         self.task_repo = kwargs.get('task_repo')
         # The repo Glance's action wrapper uses: admin's if there is one.
         self.image_repo = kwargs.get('admin_repo') or kwargs.get('image_repo')
         # The caller's own view: what they may read as a source.
         self.user_image_repo = kwargs.get('image_repo')
         self.backends = kwargs.get('backend') or []
+        self._library_repo = None
+        self._library_wrapper = None
 
     @property
     def import_method(self):
-        return self.import_req.get('method', {}).get('name')
+        method = self.import_req.get('method')
+        return method.get('name') if isinstance(method, dict) else None
+
+    @property
+    def library_wrapper(self):
+        """An ImportActionWrapper for the library's own writes.
+
+        Same import-lock checks as Glance's wrapper; used for the records
+        under ``import_ext_`` and for putting back Glance's own state after
+        a failure, which property protections meant for users must not
+        block.
+        """
+        if self._library_wrapper is None:
+            from glance.async_.flows import api_image_import
+            self._library_wrapper = api_image_import.ImportActionWrapper(
+                self.library_repo, self.image_id, self.task_id)
+        return self._library_wrapper
+
+    @property
+    def library_repo(self):
+        if self._library_repo is None:
+            self._library_repo = _library_repo(self)
+        return self._library_repo
+
+    def records(self):
+        """The library's records on the image now (records.records_of)."""
+        image = self.library_repo.get(self.image_id)
+        return records.records_of(dict(image.extra_properties))
 
     def image(self):
         """The image as stored now (read only; changes go via ImageTask)."""
@@ -61,14 +109,14 @@ class RecordPluginRun(image_task.ImageTask):
     """Append the plugin's name to the image's trail of plugins."""
 
     def run(self):
-        trail = self.plugin.image_properties().get(TRAIL_PROPERTY)
+        trail = self.plugin.records().get(TRAIL_PROPERTY)
         names = trail.split(',') if trail else []
-        self.update_image({TRAIL_PROPERTY: ','.join(names + [
+        self.update_records({TRAIL_PROPERTY: ','.join(names + [
             self.plugin.name])})
 
 
 class RefuseToRun(image_task.ImageTask):
-    """Fail the import because the plugin cannot run as configured."""
+    """Fail the import because the plugin cannot run."""
 
     def __init__(self, plugin, reason):
         self.reason = reason
@@ -78,28 +126,52 @@ class RefuseToRun(image_task.ImageTask):
         raise self.failure(self.reason)
 
 
-GUARDS = {'glance-direct': guards.RestoreStagedStatus,
-          'glance-download': guards.FinishFailedDownload}
+def _cannot_prepare(name, exc):
+    """The task message for an error while the flow was built."""
+    if isinstance(exc, errors.ConfigError):
+        return str(exc)
+    return ('could not prepare its check (%s: %s); the import is stopped '
+            'rather than left unchecked. Details are in the glance-api log; '
+            'retry once the cause is fixed' % (
+                type(exc).__name__, errors.bounded(exc, 300)))
 
 
 def build_flow(name, kwargs, make_tasks, option_groups=()):
-    """The linear flow for plugin ``name``.
+    """The linear flow for plugin ``name``; never raises.
 
+    :param name: the plugin's entry-point name.
+    :param kwargs: what Glance passed to ``get_flow``.
     :param make_tasks: called with the PluginContext once the options are
         valid; returns the plugin's tasks (may be empty).
     :param option_groups: (group, opts) pairs the plugin reads.
     """
     plugin = PluginContext(name, kwargs)
     flow = lf.Flow('%s-%s' % (plugin.task_type, name))
-    guard = GUARDS.get(plugin.import_method)
-    if guard:
-        flow.add(guard(plugin))
     try:
+        flow.add(guards.guard_for(plugin))
+        _watch(plugin)
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
                 option_groups):
             options.check_options(group, opts)
         tasks = list(make_tasks(plugin))
-    except errors.ConfigError as exc:
-        LOG.error('Import plugin %s refuses to run: %s', name, exc)
-        return flow.add(RefuseToRun(plugin, str(exc)))
+    except Exception as exc:
+        if isinstance(exc, errors.ConfigError):
+            LOG.error('Import plugin %s refuses to run: %s', name, exc)
+        else:
+            LOG.exception('Import plugin %s could not build its flow for '
+                          'image %s (task %s); the import will fail', name,
+                          plugin.image_id, plugin.task_id)
+        return flow.add(RefuseToRun(plugin, _cannot_prepare(name, exc)))
     return flow.add(*tasks, RecordPluginRun(plugin))
+
+
+def _watch(plugin):
+    """Have the keepalive watch this import (once per import)."""
+    shared = guards.shared_state(plugin)
+    if shared.watched:
+        return
+    shared.watched = True
+    keepalive.KEEPALIVE.watch(plugin.context, plugin.task_id, facts={
+        'worker': workers.this_worker(),
+        'stage_host': shared.stage_host or None,
+        'method': plugin.import_method})

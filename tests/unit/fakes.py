@@ -17,6 +17,7 @@ from glance.common import exception
 from glance import domain
 
 from glance_import_ext.common import guards
+from glance_import_ext.common import keepalive
 from glance_import_ext.common import plugin
 
 IMAGE_ID = '11111111-2222-3333-4444-555555555555'
@@ -154,3 +155,9 @@ class PluginTestCase(testtools.TestCase):
         self.addCleanup(guards._imports.clear)
         self.useFixture(fixtures.FakeLogger())
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
+        # The library's own door: the same fake storage, no protections.
+        self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.common.plugin._library_repo',
+            side_effect=lambda plugin: plugin.image_repo))
+        self.watch = self.useFixture(fixtures.MockPatchObject(
+            keepalive.KEEPALIVE, 'watch')).mock

@@ -63,7 +63,7 @@ class TestDeclaredDigests(testtools.TestCase):
         self.assertIn('two different sha256 digests', str(exc))
 
 
-class TestVerifyDeclaredDigests(testtools.TestCase):
+class TestVerifyDeclaredDigests(fakes.PluginTestCase):
 
     def verify(self, **declared):
         path = self.useFixture(fixtures.TempDir()).join('staged')

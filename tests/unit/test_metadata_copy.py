@@ -514,13 +514,13 @@ class TestTasks(CopyMetadataTestBase):
     def test_reserved_prefix_option_refuses_to_run(self):
         self.conf.load_raw_values(group=NAME,
                                   extra_properties_prefixes='[hw_,os_glance_]')
-        [refuse] = self.tasks_of_flow('web-download')
+        _, refuse = self.tasks_of_flow('web-download')
         exc = self.assertRaises(errors.ImportFailed, refuse.execute)
         self.assertIn('reserved by Glance', str(exc))
 
     def test_invalid_sync_formats_refuses_to_run(self):
         self.conf.load_raw_values(group=NAME, sync_formats='copy-image')
-        [refuse] = self.tasks_of_flow('web-download')
+        _, refuse = self.tasks_of_flow('web-download')
         exc = self.assertRaises(errors.ImportFailed, refuse.execute)
         self.assertIn('option [metadata_copy] sync_formats has an invalid '
                       'value', str(exc))

@@ -75,11 +75,12 @@ class TestBuildFlow(PluginTestBase):
         self.assertEqual([guards.RestoreStagedStatus, Noop, Fails,
                           plugin.RecordPluginRun], task_types(flow))
 
-    def test_other_methods_have_no_restore_task(self):
+    def test_other_methods_start_with_the_plain_guard(self):
         kwargs = fakes.plugin_kwargs(self.repo, method='web-download')
         flow = plugin.build_flow(fakes.PLUGIN_NAME, kwargs,
                                  lambda p: [Noop(p)])
-        self.assertEqual([Noop, plugin.RecordPluginRun], task_types(flow))
+        self.assertEqual([guards.ImportGuard, Noop, plugin.RecordPluginRun],
+                         task_types(flow))
 
     def test_no_plugin_tasks(self):
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs, lambda p: [])
@@ -106,7 +107,8 @@ class TestBuildFlow(PluginTestBase):
         kwargs = fakes.plugin_kwargs(self.repo, method='web-download')
         flow = plugin.build_flow(fakes.PLUGIN_NAME, kwargs,
                                  self.must_not_make_tasks)
-        [refuse] = flow_tasks(flow)
+        guard, refuse = flow_tasks(flow)
+        self.assertIsInstance(guard, guards.ImportGuard)
         self.assertRefusesNaming(refuse,
                                  '[glance_import_ext] heartbeat_interval')
 

@@ -1,0 +1,157 @@
+"""Keep a running import's task fresh for as long as its worker lives.
+
+A task whose worker died (SIGKILL, a SIGTERM that uWSGI escalated) stays
+``processing`` for good and its image ``importing``, locked. To tell such
+a task from a live one, every import that runs through a plugin of this
+library is watched, from the moment its flow is built (before Glance's
+own download or staging checks) until the task leaves ``processing``:
+one thread per glance-api process updates each watched task's
+``updated_at`` every ``heartbeat_interval`` seconds.
+
+The thread dies with its process, whichever uWSGI process or thread ran
+the import. So a ``processing`` task not updated for several intervals
+has no live worker (``is_stale``); the admin command recovers those.
+
+The update touches ``updated_at`` only (Glance's ``task_update`` with no
+values): it cannot overwrite the status or message Glance writes when
+the import ends.
+"""
+
+import datetime
+import threading
+
+from oslo_log import log as logging
+
+from glance_import_ext.common import options
+
+LOG = logging.getLogger(__name__)
+
+# A task is dead once it missed this many updates in a row.
+MISSED_UPDATES = 3
+
+
+def stale_after(interval=None):
+    """Seconds without an update after which a processing task is dead."""
+    interval = interval or options.CONF[options.GROUP].heartbeat_interval
+    return MISSED_UPDATES * interval + 30
+
+
+def is_stale(status, updated_at, now, interval=None):
+    """True if a task with this status and last update has no live worker.
+
+    :param updated_at: naive UTC datetime, as Glance stores it.
+    """
+    if status != 'processing':
+        return False
+    age = (now - updated_at).total_seconds()
+    return age > stale_after(interval)
+
+
+# The task's ``result`` carries where the import runs, while it runs:
+# {RESULT_KEY: {'worker': url, 'stage_host': url, 'method': name}}.
+# Users cannot write a task; Glance replaces the result when the import
+# succeeds. The admin command reads it to recover a dead import.
+RESULT_KEY = 'import_ext'
+
+
+class _Watched:
+
+    def __init__(self, context, task_id):
+        self.context = context
+        self.task_id = task_id
+
+
+class TaskKeepalive:
+    """The process's keepalive thread and the imports it watches."""
+
+    def __init__(self, db_api=None, interval=None):
+        self._db_api = db_api
+        self._interval = interval
+        self._watched = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = None
+
+    @property
+    def interval(self):
+        return (self._interval or
+                options.CONF[options.GROUP].heartbeat_interval)
+
+    def db_api(self):
+        if self._db_api is None:
+            import glance.db
+            self._db_api = glance.db.get_api()
+        return self._db_api
+
+    def watch(self, context, task_id, facts=None):
+        """Keep ``task_id`` fresh while it is ``processing`` here.
+
+        :param facts: where the import runs, saved once in the task's
+            result (RESULT_KEY) for the admin command.
+        """
+        with self._lock:
+            if task_id in self._watched:
+                return
+            self._watched[task_id] = _Watched(context, task_id)
+        if facts:
+            self.db_api().task_update(context, task_id,
+                                      {'result': {RESULT_KEY: facts}})
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name='import-ext-keepalive',
+                    daemon=True)
+                self._thread.start()
+
+    def watching(self):
+        with self._lock:
+            return sorted(self._watched)
+
+    def _run(self):
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if not self.tick():
+                with self._lock:
+                    if not self._watched:
+                        self._thread = None
+                        return
+
+    def tick(self):
+        """Update every watched task still processing; True if any left."""
+        with self._lock:
+            watched = list(self._watched.values())
+        for item in watched:
+            try:
+                keep = self._touch(item)
+            except Exception as exc:
+                # A database hiccup: try again next time, the task is
+                # stale only after several missed updates.
+                LOG.warning('Could not update import task %s: %s',
+                            item.task_id, type(exc).__name__)
+                keep = True
+            if not keep:
+                with self._lock:
+                    self._watched.pop(item.task_id, None)
+        with self._lock:
+            return bool(self._watched)
+
+    def _touch(self, item):
+        from glance.common import exception
+        db_api = self.db_api()
+        try:
+            task = db_api.task_get(item.context, item.task_id)
+        except exception.NotFound:
+            return False
+        if task['status'] != 'processing':
+            return False
+        db_api.task_update(item.context, item.task_id, {})
+        return True
+
+
+# One per glance-api process: imports of every thread share its thread.
+KEEPALIVE = TaskKeepalive()
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
