@@ -3,6 +3,7 @@
 import copy
 
 from glance_import_ext.common import options
+from glance_import_ext.plugins import checksum_verify
 from glance_import_ext.plugins import metadata_copy
 
 
@@ -10,4 +11,6 @@ def list_opts():
     return [
         (options.GROUP, copy.deepcopy(options.common_opts)),
         (metadata_copy.NAME, copy.deepcopy(metadata_copy.metadata_copy_opts)),
+        (checksum_verify.NAME,
+         copy.deepcopy(checksum_verify.checksum_verify_opts)),
     ]

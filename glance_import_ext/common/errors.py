@@ -32,6 +32,14 @@ def shorten(value, limit=MAX_VALUE):
     return '%s... (%d characters)' % (text[:limit], len(str(value)))
 
 
+def clip(value, limit=MAX_VALUE):
+    """``str(value)`` cut to ``limit`` characters with its full length."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return '%s... (%d characters)' % (text[:limit], len(text))
+
+
 def bounded(message, limit=MAX_MESSAGE):
     """``message`` cut to ``limit`` characters, saying it was cut."""
     message = str(message)

@@ -1,9 +1,10 @@
 """Several digests of one stream in a single pass, in constant memory.
 
-Each algorithm gets a thread of its own: hashlib releases the GIL while it
-hashes a large buffer, so sha256 and sha512 of the same chunk run on two
-cores at once. Chunks reach the threads through bounded queues, so memory
-stays at a few chunks whatever the image size.
+The algorithms are spread over at most one thread per core (``max_threads``):
+hashlib releases the GIL while it hashes a large buffer, so sha256 and
+sha512 of the same chunk run on two cores at once, and more threads than
+cores only add switching. Chunks reach the threads through bounded queues,
+so memory stays at a few chunks whatever the image size.
 """
 
 import hashlib
@@ -14,6 +15,8 @@ import re
 import threading
 import time
 import weakref
+
+from glance_import_ext.common import errors
 
 LOG = logging.getLogger(__name__)
 _HEX = re.compile(r'^[0-9a-f]+$')
@@ -29,8 +32,8 @@ def check_algorithm(name):
     try:
         digest = hashlib.new(canonical)
     except (ValueError, TypeError):
-        raise ValueError('unknown digest algorithm %r (known: %s)' % (
-            name, ', '.join(sorted(supported()))))
+        raise ValueError('unknown digest algorithm %s (known: %s)' % (
+            errors.shorten(name), ', '.join(sorted(supported()))))
     if canonical.startswith('shake'):
         raise ValueError('%s has no fixed digest length' % canonical)
     return canonical, digest.digest_size
@@ -41,11 +44,11 @@ def check_hex_digest(algorithm, value):
     canonical, size = check_algorithm(algorithm)
     text = value.strip().lower()
     if not _HEX.match(text):
-        raise ValueError('%s digest %r is not hexadecimal' % (
-            canonical, value))
+        raise ValueError('%s digest %s is not hexadecimal' % (
+            canonical, errors.shorten(value)))
     if len(text) != size * 2:
-        raise ValueError('%s digest %r has %d hex digits, expected %d' % (
-            canonical, value, len(text), size * 2))
+        raise ValueError('%s digest %s has %d hex digits, expected %d' % (
+            canonical, errors.shorten(value), len(text), size * 2))
     return canonical, text
 
 
@@ -80,10 +83,11 @@ def _digest_stream(chunks, algorithms, progress):
                 progress(total)
         return {a: h.hexdigest() for a, h in hashers.items()}, total
 
-    # Every algorithm in a thread of its own, also the first: the reading
+    # The algorithms in threads of their own, also the first: the reading
     # thread then reads ahead while they hash (measured faster than
     # hashing one algorithm in the reading thread).
-    feeds = [_HashThread(h) for h in hashers.values()]
+    feeds = [_HashThread(group) for group in _spread(
+        list(hashers.values()), max_threads())]
     try:
         for chunk in chunks:
             for feed in feeds:
@@ -97,10 +101,28 @@ def _digest_stream(chunks, algorithms, progress):
     return {a: h.hexdigest() for a, h in hashers.items()}, total
 
 
-class _HashThread:
+def max_threads():
+    """Hashing threads per pass: one per core the process may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, cores)
 
-    def __init__(self, hasher):
-        self.hasher = hasher
+
+def _spread(hashers, threads):
+    """``hashers`` dealt round robin into at most ``threads`` groups."""
+    groups = [[] for _ in range(min(threads, len(hashers)))]
+    for i, hasher in enumerate(hashers):
+        groups[i % len(groups)].append(hasher)
+    return groups
+
+
+class _HashThread:
+    """Feeds every chunk to a group of hashers, in one thread."""
+
+    def __init__(self, hashers):
+        self.hashers = hashers
         self.queue = queue.Queue(_QUEUE_DEPTH)
         self.thread = threading.Thread(target=self._work, daemon=True)
         self.thread.start()
@@ -110,7 +132,8 @@ class _HashThread:
             chunk = self.queue.get()
             if chunk is None:
                 return
-            self.hasher.update(chunk)
+            for hasher in self.hashers:
+                hasher.update(chunk)
 
     def put(self, chunk):
         self.queue.put(chunk)

@@ -7,14 +7,18 @@ learns about an image they could not see through the API.
 """
 
 import time
+import uuid
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 
+from glance_import_ext.common import errors
 from glance_import_ext.common import options
 
 RETRIABLE_STATUS = (500, 502, 503, 504)
+# Keystone's column for region ids.
+MAX_REGION = 255
 # Longest wait between two tries, whatever a Retry-After header asks:
 # the import holds Glance's lock meanwhile.
 MAX_RETRY_DELAY = 10.0
@@ -97,12 +101,20 @@ def image_endpoint(catalog, region, interface='public'):
                 return url.rstrip('/')
     raise SourceError('region %s has no %s image endpoint in your service '
                       'catalog; check the region name and interface' % (
-                          region, interface))
+                          errors.clip(region), errors.clip(interface)))
 
 
 def read_remote_image(context, region, image_id, interface='public'):
     """The source image in another region, read with the caller's token."""
     conf = options.CONF[options.GROUP]
+    # Both come from the import request: check before they reach a URL or
+    # a message.
+    if not _is_uuid(image_id):
+        raise SourceError('glance_image_id %s is not an image id' %
+                          errors.shorten(image_id))
+    if not isinstance(region, str) or not 0 < len(region) <= MAX_REGION:
+        raise SourceError('glance_region %s is not a region name' %
+                          errors.shorten(region))
     endpoint = image_endpoint(context.service_catalog, region, interface)
     session = ks_session.Session(
         auth=token_endpoint.Token(endpoint, context.auth_token))
@@ -137,6 +149,13 @@ def read_remote_image(context, region, image_id, interface='public'):
     except (ValueError, KeyError, AttributeError):
         raise SourceError('region %s answered for source %s with something '
                           'that is not an image record' % (region, where))
+
+
+def _is_uuid(value):
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except (TypeError, ValueError, AttributeError):
+        return False
 
 
 def retry_delay(resp, attempt):

@@ -1,18 +1,32 @@
-"""Answer 503 instead of 500 when the worker holding staged data is down.
+"""Answer 503 instead of Glance's 500 when the staging worker is down.
 
 Glance proxies a glance-direct import to the worker that staged the data.
-When that worker does not answer, Glance 33 answers HTTP 500: it catches
-requests' ConnectionError but keystoneauth raises ConnectFailure. This
-filter looks first: for ``POST /v2/images/{id}/import`` of an image staged
-on another worker that does not answer, it answers 503 with Retry-After
-and leaves image and staged data untouched, so the same import succeeds
-once the worker is back. Otherwise the request goes on to Glance, and a
-response to a proxied import says where it went
-(``X-Import-Ext-Staging-Worker``).
+When it cannot connect to that worker, Glance 33 answers HTTP 500: it
+catches requests' ConnectionError but keystoneauth raises ConnectFailure.
+It has changed nothing by then (beyond dropping an expired import lock, as
+any import does): the image is still ``uploading`` and the staged data is
+on that worker.
+
+Glance decides first. This filter passes ``POST /v2/images/{id}/import``
+on, and changes Glance's answer in one case only: Glance answered 500 to
+a glance-direct import of an image staged on another worker, the caller
+may import that image (Glance's own ``modify_image`` policy, with the
+caller's context), the image is still ``uploading`` and staged on that
+worker, and that worker is really down (``workers.down``: every one of a
+few connection attempts, a short interval apart, is refused or cannot
+reach it; a worker that accepts the connection but answers slowly is
+alive). Then the answer is 503 with Retry-After and a message naming the
+worker. Every other answer passes through unchanged.
+
+A 2xx answer to a proxied import carries ``X-Import-Ext-Staging-Worker``
+(the worker the import ran on): Glance accepted the caller's import, so
+the caller may know. No other answer carries it; a caller Glance refuses
+never learns the worker's URL from this filter.
 
 The image is read with the caller's own context: the filter learns nothing
-the caller could not. It goes after ``context`` in the pipeline, with
-the paste section README.rst shows (``retry_after``, ``probe_timeout``).
+the caller could not. It goes after ``context`` in the pipeline, with the
+paste section README.rst shows (``retry_after``, ``probe_timeout``,
+``probe_attempts``, ``probe_interval``).
 """
 
 import re
@@ -26,14 +40,23 @@ from glance_import_ext.common import workers
 LOG = logging.getLogger(__name__)
 IMPORT_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/import/?$')
 WORKER_HEADER = 'X-Import-Ext-Staging-Worker'
+MAX_URL = 200  # characters of a worker URL quoted in a message
 
 
 class StageHostCheck:
 
-    def __init__(self, app, retry_after=30, probe_timeout=3.0):
+    def __init__(self, app, retry_after=30, probe_timeout=3.0,
+                 probe_attempts=3, probe_interval=1.0):
         self.app = app
         self.retry_after = int(retry_after)
         self.probe_timeout = float(probe_timeout)
+        self.probe_attempts = int(probe_attempts)
+        self.probe_interval = float(probe_interval)
+        if (self.retry_after < 0 or self.probe_timeout <= 0 or
+                self.probe_attempts < 1 or self.probe_interval < 0):
+            raise ValueError('stage_host_check: retry_after >= 0, '
+                             'probe_timeout > 0, probe_attempts >= 1 and '
+                             'probe_interval >= 0 are required')
 
     @webob.dec.wsgify
     def __call__(self, req):
@@ -44,17 +67,24 @@ class StageHostCheck:
                 _import_method(req) != 'glance-direct'):
             return req.get_response(self.app)  # Glance proxies no other
         image_id = match.group(1)
+        # Read before Glance runs: once the import has started, the staging
+        # worker removes its os_glance_stage_host from the image.
         host = self._stage_host(context, image_id)
-        if not host or host == workers.this_worker():
-            return req.get_response(self.app)
-        if not workers.answers(host, self.probe_timeout):
-            LOG.warning('Import of image %s refused for now: its staging '
-                        'worker %s does not answer', image_id, host)
-            return self._unavailable(image_id, host)
         resp = req.get_response(self.app)
+        if not host or host == workers.this_worker():
+            return resp  # Glance did not proxy: nothing to add
         if resp.status_int // 100 == 2:
             resp.headers[WORKER_HEADER] = host
-        return resp
+            return resp
+        if resp.status_int != 500:
+            return resp
+        state = self._unreachable(context, image_id, host)
+        if state is None:
+            return resp
+        LOG.warning('Import of image %(image)s: Glance answered 500 and its '
+                    'staging worker %(host)s is down (%(state)s); answering '
+                    '503', {'image': image_id, 'host': host, 'state': state})
+        return self._unavailable(image_id, host)
 
     @staticmethod
     def _stage_host(context, image_id):
@@ -69,17 +99,53 @@ class StageHostCheck:
                 return prop['value']
         return None
 
+    def _unreachable(self, context, image_id, host):
+        """Why ``host`` is down, if Glance's 500 was its proxy failing.
+
+        None unless the caller may import the image (Glance's own policy),
+        the image is still ``uploading`` and staged on ``host`` (so the
+        import did not start anywhere), and ``host`` is really down.
+        """
+        if not self._may_import(context, image_id, host):
+            return None
+        return workers.down(host, attempts=self.probe_attempts,
+                            interval=self.probe_interval,
+                            timeout=self.probe_timeout)
+
+    @staticmethod
+    def _may_import(context, image_id, host):
+        from glance.api.v2 import policy as api_policy
+        import glance.db
+        try:
+            image = glance.db.ImageRepo(context, glance.db.get_api()).get(
+                image_id)
+            if (image.status != 'uploading' or
+                    image.extra_properties.get(workers.STAGE_HOST) != host):
+                return False
+            return api_policy.ImageAPIPolicy(
+                context, image,
+                enforcer=getattr(context, 'policy_enforcer', None)).check(
+                    'modify_image')
+        except Exception as exc:  # any doubt: Glance's answer stands
+            LOG.debug('Import of image %s: not checking its staging '
+                      'worker: %s', image_id, type(exc).__name__)
+            return False
+
     def _unavailable(self, image_id, host):
+        if len(host) > MAX_URL:
+            host = host[:MAX_URL] + '...'
         message = ('Image %s was staged on glance-api worker %s, which does '
-                   'not answer; its staged data is only there. The image and '
-                   'its staged data are unchanged: retry the import when '
-                   'that worker is back.' % (image_id, host))
+                   'not accept connections; its staged data is only there. '
+                   'The import did not start: the image is still uploading '
+                   'and its staged data is kept. Please retry the import '
+                   'when that worker is back; if it is gone for good, ask '
+                   'an operator to reset the image '
+                   '(glance-import-ext-stuck-imports).' % (image_id, host))
         resp = webob.Response(status=503, content_type='application/json',
                               charset='UTF-8')
         resp.json_body = {'error': {'code': 503, 'title': 'Service '
                                     'Unavailable', 'message': message}}
         resp.headers['Retry-After'] = str(self.retry_after)
-        resp.headers[WORKER_HEADER] = host
         return resp
 
 

@@ -7,8 +7,14 @@ All declared digests are computed in one pass over the staged data; any
 mismatch fails the import before a byte reaches a store. An image with no
 declaration imports as if the plugin were not there.
 
+At most ``[checksum_verify] max_declared_digests`` declarations are
+accepted (each costs a hash over the whole image); more fail the import
+before any data is read.
+
 Records on success: ``import_ext_verified_digests`` (the algorithms checked).
 """
+
+from oslo_config import cfg
 
 from glance_import_ext.common import hashing
 from glance_import_ext.common import plugin
@@ -17,6 +23,15 @@ from glance_import_ext.common import task
 NAME = 'checksum_verify'
 DECLARATION_PREFIX = 'expected_digest_'
 VERIFIED_PROPERTY = 'import_ext_verified_digests'
+
+checksum_verify_opts = [
+    cfg.IntOpt('max_declared_digests', default=4, min=1, max=16,
+               help='Most expected_digest_* declarations one image may '
+                    'carry. Each is a hash over the whole image; an image '
+                    'with more fails its import with a message saying so.'),
+]
+
+cfg.CONF.register_opts(checksum_verify_opts, group=NAME)
 
 
 def declared_digests(properties):
@@ -37,6 +52,13 @@ def declared_digests(properties):
             raise ValueError('two different %s digests are declared' %
                              algorithm)
         declared[algorithm] = digest
+    limit = cfg.CONF[NAME].max_declared_digests
+    if len(declared) > limit:
+        raise ValueError('%d digest algorithms are declared (%s), at most %d '
+                         'are accepted; keep the ones the publisher vouches '
+                         'for and remove the others' % (
+                             len(declared), ', '.join(sorted(declared)),
+                             limit))
     return declared
 
 
@@ -76,4 +98,5 @@ def _tasks(p):
 
 def get_flow(**kwargs):
     """Verify declared digests of the staged data."""
-    return plugin.build_flow(NAME, kwargs, _tasks)
+    return plugin.build_flow(NAME, kwargs, _tasks,
+                             [(NAME, checksum_verify_opts)])

@@ -10,14 +10,18 @@ The source is
 No source, nothing to do.
 
 Copied: properties whose key starts with one of ``extra_properties_prefixes``
-and with none of ``exclude_prefixes``; never keys under ``os_glance_``.
+and with none of ``exclude_prefixes``; never keys under ``os_glance_``
+(Glance's) or ``import_ext_`` (the library's records). Each key is written
+with the caller's rights: a key Glance's property protections do not let
+the caller write is skipped, the others are copied.
 Optionally disk/container format and tags. A key the target already had
 when the import started keeps the target's value unless ``on_conflict =
 use-source``.
 
 Records: ``import_ext_metadata_source_image``, for glance-download
-``import_ext_metadata_source_region``, and ``import_ext_metadata_copied``
-(the keys that now carry the source's value).
+``import_ext_metadata_source_region``, ``import_ext_metadata_copied``
+(the keys that now carry the source's value) and, when some were refused,
+``import_ext_metadata_skipped`` (keys the caller may not write).
 
 Glance's own glance-download metadata step (``[glance_download_properties]
 extra_properties``) runs before any plugin and copies its list regardless
@@ -28,18 +32,22 @@ import uuid
 
 from oslo_config import cfg
 from oslo_config import types
+from oslo_log import log as logging
 
 from glance_import_ext.common import errors
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin
+from glance_import_ext.common import records
 from glance_import_ext.common import source
 from glance_import_ext.common import task
 
+LOG = logging.getLogger(__name__)
 NAME = 'metadata_copy'
 SOURCE_PROPERTY = 'copy_metadata_from'
 SOURCE_IMAGE = 'import_ext_metadata_source_image'
 SOURCE_REGION = 'import_ext_metadata_source_region'
 COPIED = 'import_ext_metadata_copied'
+SKIPPED = 'import_ext_metadata_skipped'
 RESERVED = 'os_glance_'
 METHODS = ('glance-direct', 'web-download', 'glance-download')
 
@@ -86,11 +94,16 @@ def check_prefixes(conf):
 
 
 def select(properties, prefixes, excludes):
-    """Properties chosen by prefix, minus excluded ones, never os_glance_."""
+    """Properties chosen by prefix, minus excluded ones.
+
+    Never Glance's reserved keys, nor the library's records: those describe
+    the source's own import, not this one.
+    """
     return {k: v for k, v in properties.items()
             if k.startswith(tuple(prefixes))
             and not k.startswith(tuple(excludes))
-            and not k.startswith(RESERVED)}
+            and not k.startswith(RESERVED)
+            and not records.is_record(k)}
 
 
 def plan(selected, target_before, on_conflict):
@@ -138,16 +151,24 @@ class CopyMetadata(task.ImageTask):
         selected = select(src.properties, conf.extra_properties_prefixes,
                           conf.exclude_prefixes)
         writes, copied = plan(selected, self.target_before, conf.on_conflict)
-        writes[SOURCE_IMAGE] = src.id
-        writes[COPIED] = ','.join(copied)
+        refused = self.copy_properties(writes)
+        if refused:
+            LOG.warning('Image %s: metadata_copy skipped %s',
+                        self.plugin.image_id, ', '.join(
+                            '%s (%s)' % item
+                            for item in sorted(refused.items())))
+        record = {SOURCE_IMAGE: src.id,
+                  COPIED: ','.join(k for k in copied if k not in refused)}
+        if refused:
+            record[SKIPPED] = ','.join(sorted(refused))
         if src.region:
-            writes[SOURCE_REGION] = src.region
+            record[SOURCE_REGION] = src.region
         attributes = {}
         if self.plugin.import_method in conf.sync_formats:
             attributes = {'disk_format': src.disk_format,
                           'container_format': src.container_format}
         tags = sorted(src.tags) if conf.copy_tags else ()
-        self.update_image(writes, add_tags=tags, **attributes)
+        self.update_image(record, add_tags=tags, **attributes)
 
 
 def _tasks(p):
@@ -165,9 +186,9 @@ def _tasks(p):
             uuid.UUID(local_source)
         except ValueError:
             return [plugin.RefuseToRun(p, (
-                'property %s=%r is not an image id; set it to the id of '
+                'property %s=%s is not an image id; set it to the id of '
                 'the image to copy metadata from' % (
-                    SOURCE_PROPERTY, local_source)))]
+                    SOURCE_PROPERTY, errors.shorten(local_source))))]
     return [CopyMetadata(p, before, local_source)]
 
 
