@@ -68,9 +68,9 @@ class ImportGuard(image_task.ImageTask):
         # configured order: which guard runs first is only known at run time.
         self.shared = shared_state(plugin)
         if not self.shared.read:
-            self.shared.read = True
             try:
                 self.read_image(plugin.image())
+                self.shared.read = True
             except Exception as exc:
                 # Act with less knowledge rather than drop the plugin.
                 LOG.warning('Import %s of image %s: could not read the image '
