@@ -73,5 +73,9 @@ class ImportFailed(_GlanceFailure):
         return self.msg
 
 
+class GlanceMismatch(RuntimeError):
+    """Glance does not give a plugin what this library was verified with."""
+
+
 class ConfigError(ValueError):
     """An option of this library has a value it cannot work with."""

@@ -27,6 +27,9 @@ from glance_import_ext.common import workers
 LOG = logging.getLogger(__name__)
 
 TRAIL_PROPERTY = 'import_ext_plugins'
+# What Glance's get_flow keyword arguments must carry for any plugin.
+REQUIRED = ('task_id', 'image_id', 'action_wrapper', 'task_repo',
+            'image_repo')
 
 
 def _library_repo(plugin):
@@ -148,6 +151,10 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
     plugin = PluginContext(name, kwargs)
     flow = lf.Flow('%s-%s' % (plugin.task_type, name))
     try:
+        missing = [k for k in REQUIRED if not kwargs.get(k)]
+        if missing:
+            raise errors.GlanceMismatch(
+                'Glance did not pass %s to the plugin' % ', '.join(missing))
         flow.add(guards.guard_for(plugin))
         _watch(plugin)
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
