@@ -1,5 +1,8 @@
-"""The core's promises: bounded messages, sealed records, reverts that run
-to their end, flows that fail closed, and the keepalive."""
+"""The core's promises.
+
+Bounded messages, sealed records, reverts that run to their end, flows
+that fail closed, and the keepalive.
+"""
 
 import datetime
 from unittest import mock
@@ -106,8 +109,10 @@ class TestRecords(testtools.TestCase):
 
 
 class ProtectedProperties(domain.ExtraProperties):
-    """Extra properties where deleting some keys is refused, as Glance's
-    property protections refuse them to a member."""
+    """Extra properties where some keys may not be deleted.
+
+    As Glance's property protections refuse them to a member.
+    """
 
     undeletable = ()
 
@@ -176,8 +181,6 @@ class TestRevertRunsToItsEnd(fakes.PluginTestCase):
             if 'restricted_x' in props:
                 raise exception.ReservedProperty(property='restricted_x')
 
-        with self.plugin.action_wrapper as action:
-            pass
         wrapper = mock.MagicMock(wraps=self.plugin.action_wrapper)
         real_enter = self.plugin.action_wrapper.__enter__
 
