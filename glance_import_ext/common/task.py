@@ -152,6 +152,8 @@ class ImageTask(task.Task):
         with self.plugin.action_wrapper as action:
             for key, value in sorted(properties.items()):
                 before = action.image_extra_properties.get(key, _ABSENT)
+                if before == value:
+                    continue  # nothing to write, nothing to undo
                 try:
                     action.set_image_extra_properties({key: value})
                 except Exception as exc:

@@ -21,7 +21,14 @@ RECORD_KEY = 'functional-record-key'
 PLUGINS = ['staging_owner', 'metadata_copy', 'checksum_verify']
 # Members may create and change hw_* but only admin may delete them;
 # restricted_* is admin's alone; the library's records are read-only for
-# users (the rule README.rst recommends).
+# users (the rule README.rst recommends) where RECORDS_RULE is added.
+RECORDS_RULE = """
+[^import_ext_.*]
+create = admin
+read = admin,member,reader
+update = admin
+delete = admin
+"""
 PROTECTIONS = """
 [^hw_.*]
 create = admin,member
@@ -35,12 +42,7 @@ read = admin,member,reader
 update = admin
 delete = admin
 
-[^import_ext_.*]
-create = admin
-read = admin,member,reader
-update = admin
-delete = admin
-
+%(records_rule)s
 [.*]
 create = admin,member
 read = admin,member,reader
@@ -53,17 +55,21 @@ class TestTrust(base.CloudTestCase):
 
     @classmethod
     def build_cloud(cls, cloud):
-        rules = os.path.join(cloud.base_dir, 'property-protections.conf')
-        with open(rules, 'w') as f:
-            f.write(PROTECTIONS)
         import_conf = {
             'glance_import_ext': {'record_key': RECORD_KEY},
             'metadata_copy': {
                 'extra_properties_prefixes': '[hw_,restricted_]'}}
-        cloud.add_glance('protected', plugins=PLUGINS, import_conf=import_conf,
-                         conf={'DEFAULT': {
-                             'property_protection_file': rules,
-                             'property_protection_rule_format': 'roles'}})
+        # 'protected' adds the rule for the records; 'hw-protected' has
+        # only the rules for users' keys, as before an operator adds it.
+        for name, records_rule in (('protected', RECORDS_RULE),
+                                   ('hw-protected', '')):
+            rules = os.path.join(cloud.base_dir, name + '-protections.conf')
+            with open(rules, 'w') as f:
+                f.write(PROTECTIONS % {'records_rule': records_rule})
+            cloud.add_glance(name, plugins=PLUGINS, import_conf=import_conf,
+                             conf={'DEFAULT': {
+                                 'property_protection_file': rules,
+                                 'property_protection_rule_format': 'roles'}})
         cloud.add_glance(
             'open', plugins=['staging_owner', 'metadata_copy',
                              'checksum_verify_fault'],
@@ -128,7 +134,7 @@ class TestTrust(base.CloudTestCase):
         data = base.random_bytes(128 * 1024)
         wrong = hashlib.sha256(b'wrong').hexdigest()
         client, image, task, _ = self._import(
-            'protected', data, copy_metadata_from=source,
+            'hw-protected', data, copy_metadata_from=source,
             expected_digest_sha256=wrong)
         self.assertEqual('failure', task['status'], task)
         # The real reason, then what could not be undone and why.

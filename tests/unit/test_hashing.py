@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from unittest import mock
 
 import fixtures
 import testtools
@@ -37,6 +38,22 @@ class TestDigestStream(testtools.TestCase):
     def test_empty_input(self):
         self.check(b'', ['sha256'])
         self.check(b'', SEVERAL)
+
+    def test_threads_bounded_by_cores(self):
+        real = hashing._HashThread
+        for cores in (1, 2, 64):
+            started = []
+
+            def counting(hashers):
+                started.append(len(hashers))
+                return real(hashers)
+            with mock.patch.object(hashing, 'max_threads',
+                                   return_value=cores), \
+                    mock.patch.object(hashing, '_HashThread',
+                                      side_effect=counting):
+                self.check(DATA, SEVERAL)
+            self.assertEqual(min(cores, len(SEVERAL)), len(started))
+            self.assertEqual(len(SEVERAL), sum(started))
 
     def test_one_empty_chunk(self):
         digests, total = hashing.digest_stream([b''], SEVERAL)
