@@ -54,6 +54,13 @@ class ImageClient:
             headers={'Content-Type':
                      'application/openstack-images-v2.1-json-patch'}).json()
 
+    def patch(self, image_id, ops, expect=(200,)):
+        """A JSON-patch of ``ops`` (dicts with op, path, value)."""
+        return self.request(
+            'PATCH', '/v2/images/' + image_id, json=ops, expect=expect,
+            headers={'Content-Type':
+                     'application/openstack-images-v2.1-json-patch'})
+
     def stage(self, image_id, data):
         self.request('PUT', '/v2/images/%s/stage' % image_id, data=data,
                      expect=(204,),
