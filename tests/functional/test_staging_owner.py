@@ -99,8 +99,8 @@ class TestDistributedImport(base.CloudTestCase):
 
         listing = self.b.run_command(COMMAND, 'list')
         self.assertEqual(0, listing.returncode, listing.stdout)
-        self.assertRegex(listing.stdout, r'%s\s+uploading\s+NO\s+%s' % (
-            image_id, re.escape(self.a.url)))
+        self.assertRegex(listing.stdout, r'%s\s+uploading\s+none\s+-\s+NO'
+                         r'\s+%s' % (image_id, re.escape(self.a.url)))
 
         self.a.start()
         refused = self.b.run_command(COMMAND, 'clean', '--worker',
@@ -123,8 +123,10 @@ class TestDistributedImport(base.CloudTestCase):
 
         dry = self.b.run_command(COMMAND, 'clean', '--worker', self.a.url)
         self.assertEqual(0, dry.returncode, dry.stdout)
-        self.assertIn('would reset image %s (uploading, staged on %s)' % (
-            image_id, self.a.url), dry.stdout)
+        self.assertIn('would reset image %s: status uploading -> queued'
+                      % image_id, dry.stdout)
+        self.assertIn('os_glance_stage_host: %s -> (removed)' % self.a.url,
+                      dry.stdout)
         self.assertIn('Dry run: nothing changed', dry.stdout)
         self.assertEqual('uploading', self.via_b.get(image_id)['status'])
 

@@ -1,262 +1,781 @@
-"""glance-import-ext-stuck-imports: list and clean stuck imports."""
+"""glance-import-ext-stuck-imports: the decisions, with a fake database."""
 
+import argparse
+import datetime
 import io
+import json
+import os
 
 import fixtures
+from oslo_config import fixture as config_fixture
 import testtools
 
-from glance_import_ext.cmd import stuck_imports
-from glance_import_ext.common import workers
+from glance_import_ext.cmd import stuck_imports as cmd
+from glance_import_ext.common import keepalive
+from glance_import_ext.common import options
+from glance_import_ext.common import records
 
-DEAD = 'http://glance-a.example.com:9292'
-ALIVE = 'http://glance-b.example.com:9292'
-STAGE_HOST = workers.STAGE_HOST
-STAGED_ON = stuck_imports.STAGED_ON
-LOCK = stuck_imports.LOCK
-IMPORTING_TO = 'os_glance_importing_to_stores'
-CONTEXT = object()
+A = 'http://glance-a.example.com:9292'
+B = 'http://glance-b.example.com:9292'
+EVIL = 'http://127.0.0.1:6666'
+LOCK = cmd.LOCK
+STAGE_HOST = cmd.STAGE_HOST
+IMPORTING_TO = cmd.IMPORTING_TO
+STAGED_ON = cmd.STAGED_ON
+NOW = datetime.datetime(2026, 1, 1, 12, 0, 0)
+INTERVAL = 5
+STALE = keepalive.stale_after(INTERVAL)
 
 
 def image_id(n):
-    return '%08d-0000-0000-0000-000000000000' % n
+    return '%08d-0000-4000-8000-000000000000' % n
 
 
-class FakeDbApi:
-    """The part of Glance's db api the command uses; records changes."""
+def task_id(n):
+    return 'aaaaaaaa-0000-4000-8000-%012d' % n
+
+
+def ago(seconds):
+    return NOW - datetime.timedelta(seconds=seconds)
+
+
+def make_image(n, status='importing', lock=None, age=600, locations=0,
+               size=1024, **props):
+    if lock:
+        props[LOCK] = lock
+    return {'id': image_id(n), 'status': status, 'updated_at': ago(age),
+            'size': size, 'properties': props, 'locations': locations}
+
+
+def make_task(n, status='processing', age=1, method='glance-direct',
+              worker=A, stage_host=A, facts=True, **extra):
+    result = None
+    if facts:
+        result = {keepalive.RESULT_KEY: dict(
+            {'worker': worker, 'stage_host': stage_host, 'method': method},
+            **extra)}
+    return {'id': task_id(n), 'status': status, 'updated_at': ago(age),
+            'result': result, 'message': '',
+            'input': {'image_id': image_id(n), 'import_req': {
+                'method': {'name': method}}}}
+
+
+class FakeDb:
+    """What the commands read from and write to Glance's database."""
 
     def __init__(self):
-        self.images = {}  # id -> {'id', 'status', 'properties': [...]}
-        self.queries = []
-        self.updates = []
-        self.destroyed = []
+        self.store = {}
+        self.tasks = {}
+        self.applied = []
+        self.conflicts = set()
 
-    def add(self, n, status, deleted=(), **properties):
-        props = [{'name': k, 'value': v, 'deleted': False}
-                 for k, v in properties.items()]
-        props += [{'name': k, 'value': 'old', 'deleted': True}
-                  for k in deleted]
-        self.images[image_id(n)] = {'id': image_id(n), 'status': status,
-                                    'properties': props}
-        return image_id(n)
+    def add(self, image, task=None):
+        self.store[image['id']] = image
+        if task:
+            self.tasks[task['id']] = task
+        return image['id']
 
-    def image_get_all(self, context, filters=None):
-        assert context is CONTEXT
-        self.queries.append(filters)
-        return [dict(image) for image in self.images.values()
-                if image['status'] == filters['status']]
+    # GlanceDb's interface
+    def images(self, status):
+        return [i for i in self.store.values() if i['status'] == status]
 
-    def image_update(self, context, image_id, values, purge_props=False,
-                     from_state=None):
-        assert context is CONTEXT
-        self.updates.append((image_id, values, purge_props, from_state))
+    def image(self, image_id):
+        return self.store.get(image_id)
 
-    def image_destroy(self, context, image_id):
-        assert context is CONTEXT
-        self.destroyed.append(image_id)
+    def locked_image_ids(self, statuses):
+        return [i['id'] for i in self.store.values()
+                if i['status'] in statuses and LOCK in i['properties']]
+
+    def task(self, task_id):
+        return self.tasks.get(task_id)
+
+    def latest_import_task(self, image_id):
+        found = [t for t in self.tasks.values()
+                 if t['input']['image_id'] == image_id]
+        return found[-1] if found else None
+
+    def apply(self, change):
+        if change.image_id in self.conflicts:
+            raise cmd.Changed('the image is no longer %s' %
+                              change.from_status)
+        self.applied.append(change)
 
 
-class StuckImportsTestBase(testtools.TestCase):
+class Base(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.db = FakeDbApi()
-        self.alive = {ALIVE}
-        self.answers = self.useFixture(fixtures.MockPatchObject(
-            workers, 'answers', side_effect=self.worker_answers)).mock
+        self.conf = self.useFixture(config_fixture.Config(options.CONF))
+        self.conf.config(group=options.GROUP, heartbeat_interval=INTERVAL)
+        self.db = FakeDb()
         self.out = io.StringIO()
+        self.staging = self.useFixture(fixtures.TempDir()).path
+        self.here = cmd.Here(A, self.staging, INTERVAL)
 
-    def worker_answers(self, url, timeout=None):
-        return url.rstrip('/') in self.alive
+    def staged(self, image_id, name=None, age=3600):
+        path = os.path.join(self.staging, name or image_id)
+        with open(path, 'wb') as f:
+            f.write(b'x')
+        then = (datetime.datetime.now() -
+                datetime.timedelta(seconds=age)).timestamp()
+        os.utime(path, (then, then))
+        return path
 
     def lines(self):
         return self.out.getvalue().splitlines()
 
 
-class TestStuckImages(StuckImportsTestBase):
+class TestParseWorker(testtools.TestCase):
 
-    def test_asks_for_uploading_then_importing(self):
-        self.assertEqual([], stuck_imports.stuck_images(self.db, CONTEXT))
-        self.assertEqual([{'status': 'uploading'}, {'status': 'importing'}],
-                         self.db.queries)
+    def test_canonical_forms(self):
+        for value, canonical in (
+                ('http://Glance-A.example.com:9292/', A),
+                ('HTTPS://h.example.com:443/', 'https://h.example.com'),
+                ('http://h:80', 'http://h'),
+                ('http://[::1]:9292/', 'http://[::1]:9292'),
+                ('http://h:9292/glance/', 'http://h:9292/glance')):
+            self.assertEqual(canonical, cmd.parse_worker(value), value)
 
-    def test_stage_host_preferred_over_staged_on(self):
-        self.db.add(1, 'importing', **{STAGE_HOST: DEAD, STAGED_ON: ALIVE})
-        [(_, _, worker, _)] = stuck_imports.stuck_images(self.db, CONTEXT)
-        self.assertEqual(DEAD, worker)
-
-    def test_deleted_properties_are_ignored(self):
-        self.db.add(1, 'uploading', deleted=[STAGE_HOST], name='x')
-        [(found, status, worker, props)] = stuck_imports.stuck_images(
-            self.db, CONTEXT)
-        self.assertEqual((image_id(1), 'uploading', None, {'name': 'x'}),
-                         (found, status, worker, props))
-
-
-class TestList(StuckImportsTestBase):
-
-    def list(self):
-        self.assertEqual(0, stuck_imports.list_stuck(self.db, CONTEXT,
-                                                     self.out))
-        header, *rows = self.lines()
-        self.assertEqual(['image', 'status', 'answers', 'staging', 'worker'],
-                         header.split())
-        return [row.split() for row in rows]
-
-    def test_nothing_stuck(self):
-        self.db.add(1, 'active', **{STAGE_HOST: DEAD})
-        self.db.add(2, 'queued')
-        self.assertEqual([], self.list())
-        self.answers.assert_not_called()
-
-    def test_one_row_per_stuck_image(self):
-        self.db.add(1, 'uploading', **{STAGE_HOST: DEAD})
-        self.db.add(2, 'uploading', **{STAGE_HOST: ALIVE})
-        self.db.add(3, 'importing', **{STAGED_ON: DEAD, 'name': 'x'})
-        self.db.add(4, 'importing', name='x')
-        self.db.add(5, 'active', **{STAGED_ON: DEAD})
-        self.assertEqual([
-            [image_id(1), 'uploading', 'NO', DEAD],
-            [image_id(2), 'uploading', 'yes', ALIVE],
-            [image_id(3), 'importing', 'NO', DEAD],
-            [image_id(4), 'importing', 'unknown', '(not', 'recorded)'],
-        ], self.list())
-
-    def test_staged_on_used_when_stage_host_is_deleted(self):
-        self.db.add(1, 'importing', deleted=[STAGE_HOST],
-                    **{STAGED_ON: ALIVE})
-        self.assertEqual([[image_id(1), 'importing', 'yes', ALIVE]],
-                         self.list())
-
-    # One probe per worker, however many images it holds.
-    def test_each_worker_probed_once(self):
-        for n in range(1, 4):
-            self.db.add(n, 'uploading', **{STAGE_HOST: DEAD})
-        self.db.add(4, 'uploading')
-        self.list()
-        self.answers.assert_called_once_with(DEAD)
+    def test_refused(self):
+        for value in ('', ' ', ' http://h', '/', 'not-a-url', 'http://',
+                      'http:///x',
+                      'ftp://h/', 'file:///etc/passwd', 'h:9292',
+                      'http://u:p@h:9292', 'http://u@h', 'http://h/?x=1',
+                      'http://h/#x', 'http://h x', 'http://h\n',
+                      'http://h:99999', 'http://h:port', None, 42):
+            self.assertRaises(ValueError, cmd.parse_worker, value)
+            self.assertIsNone(cmd.worker_of(value))
 
 
-class TestClean(StuckImportsTestBase):
+class TestShow(testtools.TestCase):
+
+    def test_escapes_control_characters(self):
+        self.assertEqual('a\\nb\\x1b[31m\\\\', cmd.show('a\nb\x1b[31m\\'))
+        self.assertNotIn('\n', cmd.show('x\r\ny\u2028z'))
+
+    def test_bounded(self):
+        self.assertEqual('x' * 10 + '...', cmd.show('x' * 50, limit=10))
+
+    def test_none(self):
+        self.assertEqual('-', cmd.show(None))
+
+    def test_reason_hides_database_credentials(self):
+        exc = Exception('cannot connect to mysql+pymysql://glance:s3cret@db/'
+                        'glance\nsecond line')
+        self.assertEqual('cannot connect to mysql+pymysql://***@db/glance',
+                         cmd._reason(exc))
+
+
+class TestAssess(Base):
+
+    def assess(self, image, task):
+        return cmd.assess(image, task, NOW, INTERVAL)
+
+    def test_fresh_watched_task_is_alive(self):
+        a = self.assess(make_image(1, lock=task_id(1)),
+                        make_task(1, age=STALE))
+        self.assertEqual(cmd.ALIVE, a.verdict)
+        self.assertEqual(STALE, a.age)
+        self.assertIn('dead after %d s' % STALE, a.reason)
+
+    def test_stale_watched_task_is_dead(self):
+        a = self.assess(make_image(1, lock=task_id(1)),
+                        make_task(1, age=STALE + 1))
+        self.assertEqual(cmd.DEAD, a.verdict)
+        self.assertIn('not updated for %d s' % (STALE + 1), a.reason)
+
+    def test_interval_recorded_in_the_task_wins(self):
+        a = self.assess(make_image(1, lock=task_id(1)),
+                        make_task(1, age=STALE + 1, interval=60))
+        self.assertEqual(cmd.ALIVE, a.verdict)
+
+    def test_unwatched_task_dead_only_after_glances_expiry(self):
+        image = make_image(1, lock=task_id(1))
+        young = self.assess(image, make_task(1, age=3599, facts=False))
+        self.assertEqual(cmd.ALIVE, young.verdict)
+        self.assertIn('not watched', young.reason)
+        old = self.assess(image, make_task(1, age=3600, facts=False))
+        self.assertEqual(cmd.DEAD, old.verdict)
+
+    def test_pending_task(self):
+        image = make_image(1, lock=task_id(1))
+        self.assertEqual(cmd.ALIVE, self.assess(
+            image, make_task(1, 'pending', age=7199)).verdict)
+        self.assertEqual(cmd.DEAD, self.assess(
+            image, make_task(1, 'pending', age=7200)).verdict)
+
+    def test_ended_task_still_holding_the_image(self):
+        image = make_image(1, lock=task_id(1))
+        for status in ('failure', 'success'):
+            finishing = self.assess(image, make_task(1, status, age=2))
+            self.assertEqual(cmd.ALIVE, finishing.verdict)
+            stuck = self.assess(image, make_task(1, status, age=STALE + 1))
+            self.assertEqual(cmd.DEAD, stuck.verdict)
+            self.assertIn('ended (%s)' % status, stuck.reason)
+
+    def test_lock_of_a_missing_task(self):
+        young = self.assess(make_image(1, lock=task_id(9), age=2), None)
+        self.assertEqual(cmd.ALIVE, young.verdict)
+        old = self.assess(make_image(1, lock=task_id(9), age=STALE + 1),
+                          None)
+        self.assertEqual(cmd.DEAD, old.verdict)
+        self.assertIn('does not exist', old.reason)
+
+    def test_importing_without_lock_or_task(self):
+        self.assertEqual(cmd.DEAD, self.assess(
+            make_image(1, age=STALE + 1), None).verdict)
+
+    def test_staged_image_without_import(self):
+        a = self.assess(make_image(1, 'uploading', **{STAGE_HOST: B}), None)
+        self.assertEqual(cmd.NONE, a.verdict)
+        self.assertEqual(B, a.data_worker)
+        self.assertIsNone(a.age)
+
+    def test_data_worker_never_from_user_properties(self):
+        a = self.assess(make_image(1, 'uploading', **{STAGED_ON: A}), None)
+        self.assertIsNone(a.data_worker)
+        a = self.assess(
+            make_image(1, lock=task_id(1), **{
+                STAGED_ON: EVIL, 'import_ext_imported_on': EVIL}),
+            make_task(1, worker=B, stage_host=B))
+        self.assertEqual(B, a.data_worker)
+
+    def test_data_worker_of_a_download_is_where_it_ran(self):
+        a = self.assess(make_image(1, lock=task_id(1)),
+                        make_task(1, method='web-download', worker=B,
+                                  stage_host=None))
+        self.assertEqual(B, a.data_worker)
+
+    def test_invalid_urls_in_records_are_no_worker(self):
+        a = self.assess(make_image(1, 'uploading', **{STAGE_HOST: 'ftp://x'}),
+                        None)
+        self.assertIsNone(a.data_worker)
+        a = self.assess(make_image(1, lock=task_id(1)),
+                        make_task(1, worker='x\ny', stage_host='/'))
+        self.assertIsNone(a.data_worker)
+
+    def test_facts_from_a_json_string(self):
+        task = make_task(1, age=STALE + 1)
+        task['result'] = json.dumps(task['result'])
+        a = self.assess(make_image(1, lock=task_id(1)), task)
+        self.assertTrue(a.watched)
+        self.assertEqual(cmd.DEAD, a.verdict)
+        self.assertEqual(A, a.worker)
+
+    def test_method_from_glance_input_first(self):
+        task = make_task(1, method='web-download')
+        task['input']['import_req']['method']['name'] = 'glance-direct'
+        self.assertEqual('glance-direct', cmd.task_method(
+            task, cmd.task_facts(task)))
+
+
+class TestPlanRecovery(Base):
+
+    def dead(self, n=1, method='glance-direct', task_status='processing',
+             image_status='importing', worker=A, stage_host=A, **props):
+        image = make_image(n, image_status, lock=task_id(n), **props)
+        task = make_task(n, task_status, age=STALE + 10, method=method,
+                         worker=worker, stage_host=stage_host)
+        a = cmd.assess(image, task, NOW, INTERVAL)
+        self.assertEqual(cmd.DEAD, a.verdict)
+        return a
+
+    def test_alive_is_never_planned(self):
+        a = cmd.assess(make_image(1, lock=task_id(1)), make_task(1), NOW,
+                       INTERVAL)
+        change, why = cmd.plan_recovery(a, self.here)
+        self.assertIsNone(change)
+        self.assertIn('alive', why)
+
+    def test_glance_direct_with_its_data_here(self):
+        a = self.dead(**{IMPORTING_TO: 'local', 'import_ext_plugins': 'x',
+                         'import_ext_staged_on': A, 'hw_disk_bus': 'virtio'})
+        self.staged(a.image_id)
+        change, _ = cmd.plan_recovery(a, self.here)
+        self.assertEqual(('importing', 'uploading'),
+                         (change.from_status, change.to_status))
+        self.assertEqual({STAGE_HOST: A}, change.set)
+        self.assertEqual([LOCK, IMPORTING_TO, 'import_ext_plugins',
+                          'import_ext_staged_on'], change.remove)
+        self.assertEqual({LOCK: task_id(1), IMPORTING_TO: 'local',
+                          'import_ext_plugins': 'x',
+                          'import_ext_staged_on': A, STAGE_HOST: None},
+                         change.expect)
+        self.assertFalse(change.clear_size)
+        self.assertEqual([], change.remove_files)
+        self.assertEqual((task_id(1), 'processing', ago(STALE + 10)),
+                         change.fail_task)
+        message = change.task_message
+        self.assertLess(len(message), 1000)
+        self.assertIn('the glance-api worker running it (%s) stopped' % A,
+                      message)
+        self.assertIn('is back to uploading; import it again', message)
+        described = change.describe()
+        self.assertIn('status importing -> uploading', described)
+        self.assertIn('os_glance_stage_host: (absent) -> %s' % A, described)
+        self.assertIn('%s: %s -> (removed)' % (LOCK, task_id(1)), described)
+        self.assertIn('task %s: processing -> failure' % task_id(1),
+                      described)
+
+    def test_glance_direct_whose_data_should_be_here_and_is_not(self):
+        a = self.dead()
+        residue = self.staged(a.image_id, a.image_id + '.qcow2')
+        change, _ = cmd.plan_recovery(a, self.here)
+        self.assertEqual('queued', change.to_status)
+        self.assertTrue(change.clear_size)
+        self.assertEqual({}, change.set)
+        self.assertEqual([residue], change.remove_files)
+        self.assertIn('back to queued; stage or upload', change.task_message)
+
+    def test_glance_direct_with_data_on_another_worker(self):
+        a = self.dead(worker=B, stage_host=B)
+        change, _ = cmd.plan_recovery(a, self.here)
+        self.assertEqual('uploading', change.to_status)
+        self.assertEqual({STAGE_HOST: B}, change.set)
+        [note] = change.notes
+        self.assertIn('cannot see', note)
+        self.assertIn('goes back to queued', note)
+
+    def test_unrecorded_worker_means_the_one_staging_dir(self):
+        a = self.dead(worker=None, stage_host=None)
+        self.staged(a.image_id)
+        change, _ = cmd.plan_recovery(a, cmd.Here(None, self.staging))
+        self.assertEqual('uploading', change.to_status)
+        self.assertEqual({}, change.set)
+
+    def test_no_staging_dir_here(self):
+        a = self.dead()
+        change, _ = cmd.plan_recovery(a, cmd.Here(A, None))
+        self.assertEqual('uploading', change.to_status)
+
+    def test_download_methods_go_back_to_queued_without_residue(self):
+        for n, method in enumerate(('web-download', 'glance-download'), 1):
+            a = self.dead(n, method=method, stage_host=None)
+            files = [self.staged(a.image_id),
+                     self.staged(a.image_id, a.image_id + '.raw')]
+            change, _ = cmd.plan_recovery(a, self.here)
+            self.assertEqual('queued', change.to_status)
+            self.assertTrue(change.clear_size)
+            self.assertEqual(sorted(files), sorted(change.remove_files))
+
+    def test_download_residue_on_another_worker(self):
+        a = self.dead(method='web-download', worker=B, stage_host=None)
+        self.staged(a.image_id)  # same id here: not that import's
+        change, _ = cmd.plan_recovery(a, self.here)
+        self.assertEqual('queued', change.to_status)
+        self.assertEqual([], change.remove_files)
+        self.assertIn('may remain on %s' % B, change.notes[0])
+
+    def test_data_in_a_store_is_left_alone(self):
+        image = make_image(1, lock=task_id(1), locations=1)
+        a = cmd.assess(image, make_task(1, age=STALE + 1), NOW, INTERVAL)
+        change, why = cmd.plan_recovery(a, self.here)
+        self.assertIsNone(change)
+        self.assertIn('reached a store', why)
+
+    def test_locked_before_importing(self):
+        for status in ('uploading', 'queued'):
+            a = self.dead(image_status=status, **{STAGE_HOST: A})
+            change, _ = cmd.plan_recovery(a, self.here)
+            self.assertEqual((status, status),
+                             (change.from_status, change.to_status))
+            self.assertEqual([LOCK], change.remove)
+            self.assertEqual({}, change.set)
+            self.assertIsNotNone(change.fail_task)
+
+    def test_ended_task_is_not_rewritten(self):
+        a = self.dead(task_status='failure')
+        change, _ = cmd.plan_recovery(a, self.here)
+        self.assertIsNone(change.fail_task)
+        self.assertEqual([LOCK], change.remove)
+
+
+class TestPlanClean(Base):
+
+    def test_staged_image_of_a_gone_worker(self):
+        image = make_image(1, 'uploading', **{STAGE_HOST: A, 'name': 'x'})
+        a = cmd.assess(image, None, NOW, INTERVAL)
+        change, _ = cmd.plan_clean(a, 'reset')
+        self.assertEqual('queued', change.to_status)
+        self.assertEqual([STAGE_HOST], change.remove)
+        self.assertEqual({LOCK: None, IMPORTING_TO: None, STAGE_HOST: A},
+                         change.expect)
+        self.assertTrue(change.clear_size)
+        self.assertIsNone(change.fail_task)
+
+    def test_delete(self):
+        a = cmd.assess(make_image(1, 'uploading', **{STAGE_HOST: A}), None,
+                       NOW, INTERVAL)
+        change, _ = cmd.plan_clean(a, 'delete')
+        self.assertTrue(change.delete)
+        self.assertIn('image deleted (was uploading)', change.describe())
+
+    def test_alive_is_refused(self):
+        a = cmd.assess(make_image(1, lock=task_id(1)), make_task(1), NOW,
+                       INTERVAL)
+        change, why = cmd.plan_clean(a, 'delete')
+        self.assertIsNone(change)
+        self.assertIn('import alive', why)
+
+    def test_dead_import_is_failed_and_queued(self):
+        a = cmd.assess(make_image(1, lock=task_id(1)),
+                       make_task(1, age=STALE + 1), NOW, INTERVAL)
+        change, _ = cmd.plan_clean(a, 'reset')
+        self.assertEqual('queued', change.to_status)
+        self.assertIsNotNone(change.fail_task)
+        self.assertIn('holding its staged data (%s) is gone' % A,
+                      change.task_message)
+
+
+class TestPlanResidue(Base):
+
+    def test_old_files_of_a_queued_unlocked_image(self):
+        image = make_image(1, 'queued')
+        old = self.staged(image['id'])
+        self.staged(image['id'], image['id'] + '.raw', age=1)
+        self.assertEqual([old], cmd.plan_residue(image, self.here))
+
+    def test_nothing_for_other_images(self):
+        old = make_image(1, 'queued', lock=task_id(1))
+        self.staged(old['id'])
+        self.assertEqual([], cmd.plan_residue(old, self.here))
+        for status in ('uploading', 'importing', 'active'):
+            image = make_image(2, status)
+            self.staged(image['id'])
+            self.assertEqual([], cmd.plan_residue(image, self.here))
+
+
+def args(**kwargs):
+    kwargs.setdefault('apply', False)
+    kwargs.setdefault('format', 'table')
+    kwargs.setdefault('no_probe', False)
+    kwargs.setdefault('image', None)
+    kwargs.setdefault('images', [])
+    kwargs.setdefault('action', 'reset')
+    return argparse.Namespace(**kwargs)
+
+
+class TestList(Base):
 
     def setUp(self):
         super().setUp()
-        self.uploading = self.db.add(1, 'uploading', **{
-            STAGE_HOST: DEAD, LOCK: 'task-1', 'name': 'cirros',
-            'hw_disk_bus': 'virtio'})
-        self.importing = self.db.add(2, 'importing', **{
-            STAGED_ON: DEAD + '/', LOCK: 'task-2', IMPORTING_TO: 'ceph',
-            STAGED_ON + '_x': 'kept', 'import_ext_imported_on': DEAD})
-        self.elsewhere = self.db.add(3, 'uploading', **{STAGE_HOST: ALIVE})
-        self.unknown = self.db.add(4, 'importing', name='x')
-        self.active = self.db.add(5, 'active', **{STAGED_ON: DEAD})
+        self.probed = []
+        self.db.add(make_image(1, 'uploading', **{STAGE_HOST: A}))
+        self.db.add(make_image(2, lock=task_id(2), **{STAGED_ON: EVIL}),
+                    make_task(2, worker=B, stage_host=B))
+        self.db.add(make_image(3, lock=task_id(3), **{
+            STAGED_ON: 'x\n%s  importing  dead' % image_id(9)}),
+            make_task(3, age=STALE + 1, worker=A, stage_host=A))
+        self.db.add(make_image(4, 'uploading', **{STAGED_ON: EVIL}))
+        self.db.add(make_image(5, 'active', **{STAGE_HOST: A}))
+        self.db.add(make_image(6, 'queued', lock=task_id(6)),
+                    make_task(6, 'failure', age=STALE + 1))
+        self.db.add(make_image(7, 'queued'))
 
-    def clean(self, worker=DEAD, apply=False, action='reset'):
-        return stuck_imports.clean(self.db, CONTEXT, worker, apply, action,
-                                   self.out)
+    def probe(self, url):
+        self.probed.append(url)
+        return url == B
 
-    def assertNothingChanged(self):
-        self.assertEqual([], self.db.updates)
-        self.assertEqual([], self.db.destroyed)
+    def run_list(self, **kwargs):
+        self.assertEqual(0, cmd.cmd_list(self.db, args(**kwargs), self.out,
+                                         self.here, NOW, probe=self.probe))
 
-    def test_refuses_while_the_worker_answers(self):
-        self.alive.add(DEAD)
-        for action in ('reset', 'delete'):
-            self.assertEqual(1, self.clean(apply=True, action=action))
-        self.assertNothingChanged()
-        self.assertIn('Refusing', self.out.getvalue())
-        self.assertIn(DEAD, self.out.getvalue())
-        self.assertEqual([], self.db.queries)
+    def test_table(self):
+        self.run_list()
+        header, *rows = self.lines()
+        self.assertEqual(['IMAGE', 'STATUS', 'IMPORT', 'AGE', 'ANSWERS',
+                          'WORKER'], header.split())
+        self.assertEqual([
+            [image_id(1), 'uploading', 'none', '-', 'NO', A],
+            [image_id(4), 'uploading', 'none', '-', '-', '(not',
+             'recorded)'],
+            [image_id(2), 'importing', 'alive', '1s', 'yes', B],
+            [image_id(3), 'importing', 'dead', '%ds' % (STALE + 1), 'NO', A],
+            [image_id(6), 'queued', 'dead', '%ds' % (STALE + 1), 'NO', A],
+        ], [row.split() for row in rows])
 
-    def test_probes_the_named_worker_without_slash(self):
-        self.clean(worker=DEAD + '/')
-        self.answers.assert_called_once_with(DEAD)
+    def test_user_values_are_never_probed_nor_printed(self):
+        self.run_list()
+        self.assertEqual([A, B], self.probed)
+        text = self.out.getvalue()
+        self.assertNotIn(EVIL, text)
+        self.assertNotIn(image_id(9), text)
+
+    def test_json(self):
+        self.run_list(format='json')
+        rows = {r['image']: r for r in json.loads(self.out.getvalue())}
+        self.assertEqual({image_id(n) for n in (1, 2, 3, 4, 6)}, set(rows))
+        dead = rows[image_id(3)]
+        self.assertEqual('dead', dead['import'])
+        self.assertEqual(task_id(3), dead['task'])
+        self.assertEqual('processing', dead['task_status'])
+        self.assertEqual(STALE, dead['dead_after_seconds'])
+        self.assertEqual(A, dead['data_worker'])
+        self.assertFalse(dead['data_worker_answers'])
+        self.assertTrue(dead['watched'])
+        self.assertNotIn(EVIL, self.out.getvalue())
+
+    def test_no_probe(self):
+        self.run_list(no_probe=True)
+        self.assertEqual([], self.probed)
+
+
+class TestRecover(Base):
+
+    def setUp(self):
+        super().setUp()
+        self.dead = self.db.add(make_image(1, lock=task_id(1)),
+                                make_task(1, age=STALE + 1))
+        self.staged(self.dead)
+        self.alive = self.db.add(make_image(2, lock=task_id(2)),
+                                 make_task(2, age=1))
+        self.waiting = self.db.add(make_image(3, 'uploading',
+                                              **{STAGE_HOST: A}))
+
+    def recover(self, **kwargs):
+        return cmd.cmd_recover(self.db, args(**kwargs), self.out, self.here,
+                               NOW)
 
     def test_dry_run_changes_nothing(self):
-        self.assertEqual(0, self.clean())
-        self.assertNothingChanged()
-        self.assertEqual([
-            'would reset image %s (uploading, staged on %s)' % (
-                self.uploading, DEAD),
-            'would reset image %s (importing, staged on %s)' % (
-                self.importing, DEAD),
-            'Dry run: nothing changed. Add --apply to reset 2 image(s).',
-        ], self.lines())
+        self.assertEqual(0, self.recover())
+        self.assertEqual([], self.db.applied)
+        text = self.out.getvalue()
+        self.assertIn('would recover image %s: status importing -> '
+                      'uploading' % self.dead, text)
+        self.assertIn('Not touched: image %s (importing): import alive'
+                      % self.alive, text)
+        self.assertNotIn(self.waiting, text)
+        self.assertIn('Dry run: nothing changed. Add --apply to recover 1 '
+                      'image(s).', text)
 
-    def test_dry_run_delete(self):
-        self.assertEqual(0, self.clean(action='delete'))
-        self.assertNothingChanged()
-        self.assertIn('would delete image %s' % self.uploading,
+    def test_apply_recovers_the_dead_only(self):
+        self.assertEqual(0, self.recover(apply=True))
+        self.assertEqual([self.dead], [c.image_id for c in self.db.applied])
+        self.assertIn('recovered image %s: status importing -> uploading'
+                      % self.dead, self.out.getvalue())
+
+    def test_apply_logs_the_change(self):
+        logged = self.useFixture(fixtures.FakeLogger(
+            name='glance_import_ext.cmd.stuck_imports'))
+        self.recover(apply=True)
+        self.assertIn('recovered image %s: status importing -> uploading'
+                      % self.dead, logged.output)
+        self.assertIn('%s: %s -> (removed)' % (LOCK, task_id(1)),
+                      logged.output)
+
+    def test_changed_meanwhile_is_refused(self):
+        self.db.conflicts.add(self.dead)
+        self.assertEqual(1, self.recover(apply=True))
+        self.assertIn('Not touched: image %s: the image is no longer '
+                      'importing' % self.dead, self.out.getvalue())
+
+    def test_named_alive_image_is_refused(self):
+        self.assertEqual(1, self.recover(apply=True, image=[self.alive]))
+        self.assertEqual([], self.db.applied)
+
+    def test_named_dead_image(self):
+        self.assertEqual(0, self.recover(apply=True, image=[self.dead]))
+        self.assertEqual([self.dead], [c.image_id for c in self.db.applied])
+
+    def test_named_missing_image_is_an_error(self):
+        self.assertEqual(2, self.recover(image=[image_id(99)]))
+        self.assertIn('Not found: image %s' % image_id(99),
                       self.out.getvalue())
-        self.assertIn('Dry run: nothing changed', self.out.getvalue())
 
-    def test_reset_back_to_queued_without_stale_records(self):
-        self.assertEqual(0, self.clean(apply=True))
-        self.assertEqual([
-            (self.uploading,
-             {'status': 'queued', 'size': None,
-              'properties': {'name': 'cirros', 'hw_disk_bus': 'virtio'}},
-             True, 'uploading'),
-            (self.importing,
-             {'status': 'queued', 'size': None,
-              'properties': {STAGED_ON: DEAD + '/',
-                             STAGED_ON + '_x': 'kept',
-                             'import_ext_imported_on': DEAD}},
-             True, 'importing'),
-        ], self.db.updates)
-        self.assertEqual([], self.db.destroyed)
-        self.assertEqual([
-            'reset image %s (uploading, staged on %s)' % (
-                self.uploading, DEAD),
-            'reset image %s (importing, staged on %s)' % (
-                self.importing, DEAD),
-        ], self.lines())
+    def test_nothing_dead(self):
+        del self.db.store[self.dead]
+        self.assertEqual(0, self.recover(apply=True))
+        self.assertIn('No dead import to recover.', self.out.getvalue())
 
-    def test_reset_leaves_out_deleted_properties(self):
-        self.db.images.clear()
-        only = self.db.add(7, 'uploading', deleted=['gone'],
-                           **{STAGE_HOST: DEAD})
-        self.clean(apply=True)
-        self.assertEqual(
-            [(only, {'status': 'queued', 'size': None, 'properties': {}},
-              True, 'uploading')], self.db.updates)
+    def test_residue_of_queued_images_here(self):
+        queued = self.db.add(make_image(4, 'queued'))
+        old = self.staged(queued)
+        self.recover()
+        self.assertIn('would remove staged residue of queued image %s: %s'
+                      % (queued, old), self.out.getvalue())
+        self.assertTrue(os.path.exists(old))
+        self.recover(apply=True)
+        self.assertFalse(os.path.exists(old))
+        self.assertTrue(os.path.exists(os.path.join(self.staging,
+                                                    self.dead)))
 
-    def test_delete_marks_deleted_then_destroys(self):
-        calls = []
-        self.db.image_update = lambda *a, **kw: calls.append(
-            ('update', a, kw))
-        self.db.image_destroy = lambda *a: calls.append(('destroy', a))
-        self.assertEqual(0, self.clean(apply=True, action='delete'))
-        self.assertEqual([
-            ('update', (CONTEXT, self.uploading, {'status': 'deleted'}),
-             {'from_state': 'uploading'}),
-            ('destroy', (CONTEXT, self.uploading)),
-            ('update', (CONTEXT, self.importing, {'status': 'deleted'}),
-             {'from_state': 'importing'}),
-            ('destroy', (CONTEXT, self.importing)),
-        ], calls)
-        self.assertIn('delete image %s (uploading, staged on %s)' % (
-            self.uploading, DEAD), self.lines())
 
-    def test_only_images_of_that_worker(self):
-        self.alive = set()
-        self.clean(worker=ALIVE, apply=True)
-        self.assertEqual([self.elsewhere],
-                         [update[0] for update in self.db.updates])
+class TestClean(Base):
 
-    def test_trailing_slash_in_worker_is_ignored(self):
-        self.clean(worker=DEAD + '/', apply=True, action='delete')
-        self.assertEqual([self.uploading, self.importing],
-                         self.db.destroyed)
+    def setUp(self):
+        super().setUp()
+        self.down_calls = []
+        self.down_state = 'refused'
+        self.gone = self.db.add(make_image(1, 'uploading', **{STAGE_HOST: A}))
+        self.dead = self.db.add(make_image(2, lock=task_id(2)),
+                                make_task(2, age=STALE + 1))
+        # Alive on B, its owner says A.
+        self.alive = self.db.add(
+            make_image(3, lock=task_id(3), **{STAGED_ON: A}),
+            make_task(3, worker=B, stage_host=B))
+        # Waiting on B, owner says A.
+        self.forged = self.db.add(make_image(4, 'uploading', **{
+            STAGE_HOST: B, STAGED_ON: A}))
+        # No worker recorded at all.
+        self.unknown = self.db.add(make_image(5, 'uploading'))
 
-    def test_no_matching_image(self):
+    def down(self, url):
+        self.down_calls.append(url)
+        return self.down_state
+
+    def clean(self, worker=A, **kwargs):
+        return cmd.cmd_clean(self.db, args(worker=worker, **kwargs),
+                             self.out, self.here, NOW, down=self.down)
+
+    def test_refuses_while_the_worker_answers(self):
+        self.down_state = None
+        for action in ('reset', 'delete'):
+            self.assertEqual(1, self.clean(apply=True, action=action))
+        self.assertEqual([], self.db.applied)
+        self.assertIn('Refusing: worker %s answers' % A, self.out.getvalue())
+
+    def test_only_images_whose_glance_records_name_the_worker(self):
+        for action in ('reset', 'delete'):
+            self.db.applied = []
+            self.assertEqual(0, self.clean(apply=True, action=action))
+            self.assertEqual([self.gone, self.dead],
+                             [c.image_id for c in self.db.applied])
+            self.assertTrue(all(c.delete == (action == 'delete')
+                                for c in self.db.applied))
+        text = self.out.getvalue()
+        for untouched in (self.alive, self.forged, self.unknown):
+            self.assertNotIn(untouched, text)
+
+    def test_live_import_of_the_worker_is_refused(self):
+        self.db.add(make_image(6, lock=task_id(6)),
+                    make_task(6, age=2, worker=A, stage_host=A))
+        self.assertEqual(1, self.clean(apply=True))
+        self.assertNotIn(image_id(6), [c.image_id for c in self.db.applied])
+        self.assertIn('Not touched: image %s (importing): import alive'
+                      % image_id(6), self.out.getvalue())
+
+    def test_dry_run(self):
+        self.assertEqual(0, self.clean())
+        self.assertEqual([], self.db.applied)
+        self.assertIn('would reset image %s: status uploading -> queued'
+                      % self.gone, self.out.getvalue())
+        self.assertIn('Dry run: nothing changed. Add --apply to reset 2 '
+                      'image(s).', self.out.getvalue())
+
+    def test_no_image_of_that_worker(self):
         other = 'http://glance-c.example.com:9292'
         self.assertEqual(0, self.clean(worker=other, apply=True))
-        self.assertNothingChanged()
-        self.assertEqual(['No stuck image is staged on %s.' % other],
+        self.assertEqual(['No stuck image has its data on %s.' % other],
                          self.lines())
 
-    def test_no_matching_image_dry_run(self):
-        self.db.images.clear()
-        self.assertEqual(0, self.clean())
-        self.assertIn('No stuck image', self.out.getvalue())
-        self.assertNotIn('Dry run', self.out.getvalue())
+
+class TestVerifyRecords(Base):
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(group=options.GROUP, record_key='k')
+        props = {'import_ext_staged_on': A, 'import_ext_plugins': 'x'}
+        valid = dict(props)
+        valid[records.SEAL] = records.seal(image_id(1), props)
+        forged = dict(valid, import_ext_staged_on=B)
+        self.db.add(make_image(1, 'active', **valid))
+        self.db.add(make_image(2, 'active', **forged))
+        self.db.add(make_image(3, 'active', **props))
+        self.db.add(make_image(4, 'active', name='plain'))
+        self.db.add(make_image(5, 'queued', **props))
+
+    def verify(self, *images, fmt='table'):
+        return cmd.cmd_verify(self.db, args(images=list(images), format=fmt),
+                              self.out, self.here, NOW)
+
+    def test_all_active_images_with_records(self):
+        self.assertEqual(1, self.verify(fmt='json'))
+        found = {r['image']: r['verdict']
+                 for r in json.loads(self.out.getvalue())['images']}
+        self.assertEqual({image_id(1): records.VALID,
+                          image_id(2): records.FORGED,
+                          image_id(3): records.UNSEALED}, found)
+
+    def test_named_valid_image(self):
+        self.assertEqual(0, self.verify(image_id(1)))
+        [header, row] = self.lines()
+        self.assertEqual([image_id(1), 'active', 'valid'], row.split()[:3])
+
+    def test_named_missing_image(self):
+        self.assertRaises(cmd.CommandError, self.verify, image_id(99))
+
+    def test_no_key_here(self):
+        self.conf.config(group=options.GROUP, record_key=None)
+        self.assertRaises(cmd.CommandError, self.verify, image_id(1))
+
+
+class TestMain(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+
+    def main(self, *argv):
+        return cmd.main(list(argv), self.out, self.err)
+
+    def test_malformed_worker(self):
+        for value in ('', '/', 'not-a-url', 'http://', 'ftp://h/'):
+            self.err.truncate(0)
+            self.err.seek(0)
+            self.assertEqual(2, self.main('clean', '--worker', value))
+            [line] = self.err.getvalue().splitlines()
+            self.assertIn('error: --worker', line)
+            self.assertIn('Hint:', line)
+
+    def test_malformed_image_id(self):
+        self.assertEqual(2, self.main('recover', '--image', '../x'))
+        self.assertIn('not an image id', self.err.getvalue())
+
+    def test_missing_config_file(self):
+        missing = os.path.join(self.dir, 'glance-api.conf')
+        self.assertEqual(2, self.main('--config-file', missing, 'list'))
+        [line] = self.err.getvalue().splitlines()
+        self.assertIn('config file %s not found' % missing, line)
+
+    def test_version(self):
+        stdout = self.useFixture(fixtures.StringStream('stdout'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout.stream))
+        exc = self.assertRaises(SystemExit, self.main, '--version')
+        self.assertEqual(0, exc.code)
+        stdout.stream.seek(0)
+        self.assertEqual(cmd.version(), stdout.stream.read().strip())
+
+    def test_usage_error_exits_2(self):
+        stderr = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr.stream))
+        exc = self.assertRaises(SystemExit, self.main, 'clean')
+        self.assertEqual(2, exc.code)
+
+
+class TestConfigFiles(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.api = os.path.join(self.dir, 'glance-api.conf')
+        open(self.api, 'w').close()
+
+    def files(self, config_file=None, environ=None):
+        return cmd.config_files(argparse.Namespace(config_file=config_file),
+                                environ or {})
+
+    def test_import_conf_beside_it_comes_first(self):
+        self.assertEqual([self.api], self.files([self.api]))
+        extra = os.path.join(self.dir, 'glance-image-import.conf')
+        open(extra, 'w').close()
+        self.assertEqual([extra, self.api], self.files([self.api]))
+
+    def test_glance_config_dir(self):
+        self.assertEqual([self.api], self.files(
+            environ={'OS_GLANCE_CONFIG_DIR': self.dir}))
+
+    def test_nothing_found(self):
+        self.assertRaises(cmd.CommandError, self.files, environ={
+            'OS_GLANCE_CONFIG_DIR': os.path.join(self.dir, 'none')})

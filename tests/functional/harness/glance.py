@@ -223,6 +223,56 @@ class GlanceAPI:
             env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, timeout=120)
 
+    def command(self, *args, config_files=None, timeout=120, env=None):
+        """Run a console script of this library; stdout and stderr apart.
+
+        ``config_files``: the --config-file arguments (default: this
+        worker's glance-api.conf; ``[]`` for none).
+        """
+        import subprocess
+        if config_files is None:
+            config_files = [os.path.join(self.conf_dir, 'glance-api.conf')]
+        cmd = [os.path.join(BIN_DIR, args[0])]
+        for path in config_files:
+            cmd += ['--config-file', path]
+        return subprocess.run(
+            cmd + list(args[1:]), env=env or self.env(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            timeout=timeout)
+
+    def worker_pids(self):
+        """PIDs of this glance-api's uWSGI worker processes (not master)."""
+        import subprocess
+        if not self.running:
+            return []
+        found = subprocess.run(['pgrep', '-P', str(self.service.proc.pid)],
+                               stdout=subprocess.PIPE, text=True)
+        return sorted(int(pid) for pid in found.stdout.split())
+
+    def kill_worker(self, pid, timeout=30):
+        """SIGKILL one uWSGI worker process of this glance-api.
+
+        What a crash or an escalated SIGTERM does: the process and every
+        thread in it (import tasks, the library's keepalive) die at once;
+        uWSGI's master starts a new worker. Returns once ``pid`` is gone
+        and the service answers again.
+        """
+        import signal
+        import time
+        if pid not in self.worker_pids():
+            raise ValueError('%s is not a worker process of glance-api %s '
+                             '(workers: %s)' % (pid, self.name,
+                                                self.worker_pids()))
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while pid in self.worker_pids():
+            if time.monotonic() > deadline:
+                raise process.ServiceFailed('worker %d of %s did not die' % (
+                    pid, self.name))
+            time.sleep(0.1)
+        self.service.wait_until(self._healthy, timeout=timeout,
+                                what='healthy after a worker was killed')
+
     @property
     def running(self):
         return self.service is not None and self.service.running
