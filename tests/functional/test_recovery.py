@@ -418,7 +418,10 @@ class TestUserValuesAreNeverTrusted(RecoveryTestCase):
             self.assertNotIn(lure, json.dumps(rows[image_id]))
             self.assertNotIn('forged', json.dumps(rows[image_id]))
 
-        # clean of the lure's "worker" touches nothing it names.
+        # Once nothing listens there, clean of the lure's "worker" (a
+        # worker the operator names is probed) touches none of the images
+        # whose owners named it.
+        listener.stop()
         result = self.b.command(COMMAND, 'clean', '--worker', lure.rstrip(
             '/'), '--apply')
         self.assertEqual(0, result.returncode, result)
