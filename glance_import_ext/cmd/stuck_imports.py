@@ -301,6 +301,14 @@ def assess(image, task, now, interval=None):
         age = _age(now, image.get('updated_at'))
         if lock is None and image['status'] != 'importing':
             return verdict(NONE, 'no import holds the image')
+        if image['status'] != 'importing':
+            # Glance sets the lock just before it creates the task, and
+            # itself breaks a lock whose task does not exist when the
+            # next import comes: nothing to do, and no race with a
+            # starting import.
+            return verdict(NONE, 'locked by task %s, which does not exist: '
+                           'Glance releases the lock at the next import' %
+                           show(lock))
         what = ('locked by task %s, which does not exist' % show(lock)
                 if lock else 'importing, with no import lock and no task')
         if age is not None and age > limit:

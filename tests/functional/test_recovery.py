@@ -24,6 +24,7 @@ import testtools
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import records
 from tests.functional import base
+from tests.functional.harness import client as image_client
 from tests.functional.harness import glance
 from tests.functional.harness import loopback_http
 
@@ -306,25 +307,27 @@ class TestCleanNeverTouchesLiveImports(RecoveryTestCase):
         self.assertIn('would reset image %s: status uploading -> queued'
                       % gone_id, dry.stdout)
         self.assertIn('Dry run: nothing changed', dry.stdout)
-        outputs = {}
-        for action in ('reset', 'delete'):
-            result = self.run_ok(self.b, 'clean', '--worker', self.a.url,
-                                 '--action', action, '--apply')
-            outputs[action] = result.stdout
-            self.assertNotIn(live_id, result.stdout)
-            self.assertNotIn(waiting_id, result.stdout)
-            image = self.via_b.get(live_id)
-            self.assertEqual('importing', image['status'])
-            self.assertIn(LOCK, image)
-            self.assertEqual('uploading',
-                             self.via_b.get(waiting_id)['status'])
+        reset = self.run_ok(self.b, 'clean', '--worker', self.a.url,
+                            '--apply')
         self.assertIn('reset image %s: status uploading -> queued' % gone_id,
-                      outputs['reset'])
-        self.assertIn('No stuck image has its data on %s' % self.a.url,
-                      outputs['delete'])
+                      reset.stdout)
         gone = self.via_b.get(gone_id)
         self.assertEqual('queued', gone['status'])
         self.assertIsNone(gone['size'])
+        self.assertUntouched(reset, live_id, waiting_id)
+
+        # H: staged on A too, then A is gone again; delete it.
+        self.a.start()
+        doomed_id, _ = self.stage(self.via_a, size=4096)
+        self.a.stop()
+        delete = self.run_ok(self.b, 'clean', '--worker', self.a.url,
+                             '--action', 'delete', '--apply')
+        self.assertIn('deleted image %s: image deleted (was uploading)'
+                      % doomed_id, delete.stdout)
+        self.assertNotIn(gone_id, delete.stdout)
+        self.assertRaises(image_client.APIError, self.via_b.get, doomed_id)
+        self.assertEqual('queued', self.via_b.get(gone_id)['status'])
+        self.assertUntouched(delete, live_id, waiting_id)
 
         self.release(live_hold)
         image, task = self.via_b.wait_for_import(live_id)
@@ -336,6 +339,14 @@ class TestCleanNeverTouchesLiveImports(RecoveryTestCase):
         image, task = self.via_b.wait_for_import(gone_id)
         self.assertEqual('success', task['status'], task)
         self.assertImported(self.via_b, image, gone_data)
+
+    def assertUntouched(self, result, live_id, waiting_id):
+        self.assertNotIn(live_id, result.stdout)
+        self.assertNotIn(waiting_id, result.stdout)
+        image = self.via_b.get(live_id)
+        self.assertEqual('importing', image['status'])
+        self.assertIn(LOCK, image)
+        self.assertEqual('uploading', self.via_b.get(waiting_id)['status'])
 
 
 class _Listener:

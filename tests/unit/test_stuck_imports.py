@@ -221,6 +221,14 @@ class TestAssess(Base):
         self.assertEqual(cmd.DEAD, old.verdict)
         self.assertIn('does not exist', old.reason)
 
+    def test_lock_of_a_missing_task_before_importing(self):
+        # Glance locks, then creates the task; it breaks such a lock itself.
+        for status in ('uploading', 'queued'):
+            a = self.assess(make_image(1, status, lock=task_id(9),
+                                       age=STALE + 1), None)
+            self.assertEqual(cmd.NONE, a.verdict)
+            self.assertIn('Glance releases the lock', a.reason)
+
     def test_importing_without_lock_or_task(self):
         self.assertEqual(cmd.DEAD, self.assess(
             make_image(1, age=STALE + 1), None).verdict)
