@@ -71,6 +71,8 @@ STAGED_ON = 'import_ext_staged_on'
 
 # Statuses an import can be stuck in.
 STUCK = ('uploading', 'importing')
+# Statuses of images the command changes (queued: still locked).
+RECOVERABLE = ('queued', 'uploading', 'importing')
 # A task the library does not watch (no plugin of it ran, or the worker
 # died before the flow was built) is dead after Glance's own lock expiry;
 # Glance doubles it for pending tasks.
@@ -506,6 +508,10 @@ def plan_recovery(a, here):
     """
     if a.verdict != DEAD:
         return None, 'import %s: %s' % (a.verdict, a.reason)
+    if a.status not in RECOVERABLE:
+        return None, ('%s image: only %s images are recovered (copy-image '
+                      'locks are Glance\'s to expire)' % (
+                          a.status, '/'.join(RECOVERABLE)))
     if a.status == 'importing' and a.image.get('locations'):
         return None, ('data already reached a store (the image has a '
                       'location): not changed, check the image and its '
@@ -562,6 +568,8 @@ def plan_clean(a, action):
     """The Change that resets or deletes an image of a gone worker."""
     if a.verdict == ALIVE:
         return None, 'import alive: %s' % a.reason
+    if a.status not in RECOVERABLE:
+        return None, '%s image: not cleaned' % a.status
     if a.status == 'importing' and a.image.get('locations'):
         return None, ('data already reached a store: not changed, check the '
                       'image by hand')
@@ -689,7 +697,7 @@ class GlanceDb:
             current = dict(conn.execute(sa.select(
                 props.c.name, props.c.value).where(sa.and_(
                     props.c.image_id == image_id,
-                    props.c.deleted == sa.false()))).all())
+                    props.c.deleted == sa.false())).with_for_update()).all())
             for name, value in change.expect.items():
                 if current.get(name) != value:
                     raise Changed('%s changed from %s to %s' % (
@@ -935,6 +943,8 @@ def cmd_clean(db, args, out, here, now, down=workers.down):
                    % worker)
         LOG.warning('clean refused: worker %s answers', worker)
         return EXIT_REFUSED
+    report.say('Worker %s does not accept connections (%s).' % (
+        worker, state))
     mine = [a for a in collect(db, now, here.interval)
             if a.data_worker == worker]
     refused = False

@@ -391,6 +391,19 @@ class TestPlanRecovery(Base):
             self.assertEqual({}, change.set)
             self.assertIsNotNone(change.fail_task)
 
+    def test_active_image_is_never_changed(self):
+        # copy-image: no plugin runs, the records on the image are valid.
+        image = make_image(1, 'active', lock=task_id(1),
+                           import_ext_plugins='staging_owner')
+        a = cmd.assess(image, make_task(1, age=3600, facts=False), NOW,
+                       INTERVAL)
+        self.assertEqual(cmd.DEAD, a.verdict)
+        for plan in (lambda: cmd.plan_recovery(a, self.here),
+                     lambda: cmd.plan_clean(a, 'delete')):
+            change, why = plan()
+            self.assertIsNone(change)
+            self.assertIn('active image', why)
+
     def test_ended_task_is_not_rewritten(self):
         a = self.dead(task_status='failure')
         change, _ = cmd.plan_recovery(a, self.here)
@@ -673,8 +686,9 @@ class TestClean(Base):
     def test_no_image_of_that_worker(self):
         other = 'http://glance-c.example.com:9292'
         self.assertEqual(0, self.clean(worker=other, apply=True))
-        self.assertEqual(['No stuck image has its data on %s.' % other],
-                         self.lines())
+        self.assertEqual([
+            'Worker %s does not accept connections (refused).' % other,
+            'No stuck image has its data on %s.' % other], self.lines())
 
 
 class TestVerifyRecords(Base):
