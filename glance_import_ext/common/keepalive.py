@@ -48,7 +48,8 @@ def is_stale(status, updated_at, now, interval=None):
 
 
 # The task's ``result`` carries where the import runs, while it runs:
-# {RESULT_KEY: {'worker': url, 'stage_host': url, 'method': name}}.
+# {RESULT_KEY: {'worker': url, 'stage_host': url, 'method': name,
+#               'interval': heartbeat seconds}}.
 # Users cannot write a task; Glance replaces the result when the import
 # succeeds. The admin command reads it to recover a dead import.
 RESULT_KEY = 'import_ext'

@@ -181,4 +181,7 @@ def _watch(plugin):
     keepalive.KEEPALIVE.watch(plugin.context, plugin.task_id, facts={
         'worker': workers.this_worker(),
         'stage_host': shared.stage_host or None,
-        'method': plugin.import_method})
+        'method': plugin.import_method,
+        # How often the keepalive updates this task: the admin command
+        # judges it by this worker's interval, not its own configuration.
+        'interval': keepalive.KEEPALIVE.interval})
