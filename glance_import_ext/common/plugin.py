@@ -156,10 +156,10 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
             raise errors.GlanceMismatch(
                 'Glance did not pass %s to the plugin' % ', '.join(missing))
         flow.add(guards.guard_for(plugin))
-        _watch(plugin)
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
                 option_groups):
             options.check_options(group, opts)
+        _watch(plugin)
         tasks = list(make_tasks(plugin))
     except Exception as exc:
         if isinstance(exc, errors.ConfigError):
