@@ -29,6 +29,7 @@ import weakref
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from glance_import_ext.common import checks
 from glance_import_ext.common import errors
 from glance_import_ext.common import records
 from glance_import_ext.common import staging
@@ -48,6 +49,9 @@ class _ImportState:
         self.stage_host = None
         self.read = False
         self.watched = False
+        self.dry_run = False
+        self.plugins = []   # names of this import's plugins of the library
+        self.outcomes = []  # what each check found (checks.py)
 
 
 # task id -> _ImportState; an entry lives as long as the import's guards.
@@ -86,6 +90,7 @@ class ImportGuard(image_task.ImageTask):
         # Taken before Glance's glance-download metadata step runs.
         self.shared.before = (properties, image.disk_format,
                               image.container_format)
+        self.shared.dry_run = checks.dry_run_requested(properties)
 
     @property
     def first(self):
@@ -109,6 +114,8 @@ class ImportGuard(image_task.ImageTask):
         if not self.first:
             return
         try:
+            if self.shared.dry_run:
+                checks.finish_dry_run(self.plugin, self.shared)
             self.on_failure(**kwargs)
         except Exception:
             LOG.exception('Could not leave image %s retryable after its '

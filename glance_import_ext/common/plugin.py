@@ -16,6 +16,7 @@ Every plugin's ``get_flow(**kwargs)`` ends in ``build_flow``, which
 from oslo_log import log as logging
 from taskflow.patterns import linear_flow as lf
 
+from glance_import_ext.common import checks
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
 from glance_import_ext.common import keepalive
@@ -63,6 +64,8 @@ class PluginContext:
         self.backends = kwargs.get('backend') or []
         self._library_repo = None
         self._library_wrapper = None
+        # The state this import's plugins share; set by build_flow.
+        self.shared = None
 
     @property
     def import_method(self):
@@ -156,6 +159,8 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
             raise errors.GlanceMismatch(
                 'Glance did not pass %s to the plugin' % ', '.join(missing))
         flow.add(guards.guard_for(plugin))
+        plugin.shared = guards.shared_state(plugin)
+        plugin.shared.plugins.append(name)
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
                 option_groups):
             options.check_options(group, opts)
@@ -169,12 +174,13 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
                           'image %s (task %s); the import will fail', name,
                           plugin.image_id, plugin.task_id)
         return flow.add(RefuseToRun(plugin, _cannot_prepare(name, exc)))
-    return flow.add(*tasks, RecordPluginRun(plugin))
+    return flow.add(*tasks, RecordPluginRun(plugin),
+                    checks.FinishDryRun(plugin))
 
 
 def _watch(plugin):
     """Have the keepalive watch this import (once per import)."""
-    shared = guards.shared_state(plugin)
+    shared = plugin.shared
     if shared.watched:
         return
     shared.watched = True

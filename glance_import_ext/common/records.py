@@ -26,6 +26,9 @@ from glance_import_ext.common import options
 
 NAMESPACE = 'import_ext_'
 SEAL = NAMESPACE + 'seal'
+# A user's request under the namespace (checks.py), not a record.
+DRY_RUN = NAMESPACE + 'dry_run'
+REQUESTS = frozenset([DRY_RUN])
 SEAL_VERSION = 'v1'
 
 # check() verdicts
@@ -37,7 +40,7 @@ NO_KEY = 'no-key'        # a seal, but no key configured to check it
 
 
 def is_record(key):
-    return key.startswith(NAMESPACE)
+    return key.startswith(NAMESPACE) and key not in REQUESTS
 
 
 def records_of(properties):

@@ -140,7 +140,7 @@ class ImageTask(task.Task):
         with self.plugin.library_wrapper as action:
             self._change(action, LIBRARY, dict(properties or {}),
                          list(remove))
-            _reseal(action, self._journal)
+            reseal(action, self._journal)
 
     def copy_properties(self, properties):
         """Set ``properties`` as the caller, key by key.
@@ -252,14 +252,15 @@ def _restore(action, kind, name, before):
         action.set_image_extra_properties({name: before})
 
 
-def _reseal(action, journal):
+def reseal(action, journal=None):
     """Seal the records now on the image (records.seal), if keyed."""
     properties = action.image_extra_properties
     value = None
     if records.records_of(properties):
         value = records.seal(action.image_id, properties)
-    journal.setdefault((LIBRARY, 'property', records.SEAL),
-                       properties.get(records.SEAL, _ABSENT))
+    if journal is not None:
+        journal.setdefault((LIBRARY, 'property', records.SEAL),
+                           properties.get(records.SEAL, _ABSENT))
     if value is not None:
         action.set_image_extra_properties({records.SEAL: value})
     elif records.SEAL in properties:

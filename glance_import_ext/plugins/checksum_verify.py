@@ -16,15 +16,16 @@ Records on success: ``import_ext_verified_digests`` (the algorithms checked).
 
 from oslo_config import cfg
 
+from glance_import_ext.common import checks
 from glance_import_ext.common import hashing
 from glance_import_ext.common import plugin
-from glance_import_ext.common import task
 
 NAME = 'checksum_verify'
 DECLARATION_PREFIX = 'expected_digest_'
 VERIFIED_PROPERTY = 'import_ext_verified_digests'
 
 checksum_verify_opts = [
+    checks.mode_opt(),
     cfg.IntOpt('max_declared_digests', default=4, min=1, max=16,
                help='Most expected_digest_* declarations one image may '
                     'carry. Each is a hash over the whole image; an image '
@@ -62,7 +63,7 @@ def declared_digests(properties):
     return declared
 
 
-class VerifyDeclaredDigests(task.ImageTask):
+class VerifyDeclaredDigests(checks.VerifyingTask):
 
     inputs = ('file_path',)
 

@@ -20,14 +20,18 @@ mismatch, so corrupted bytes would stay in the store.
 
 from oslo_config import cfg
 
+from glance_import_ext.common import checks
 from glance_import_ext.common import hashing
 from glance_import_ext.common import plugin
 from glance_import_ext.common import source
 from glance_import_ext.common import staging
-from glance_import_ext.common import task
 
 NAME = 'glance_download_verify'
 VERIFIED = 'import_ext_download_verified'
+
+glance_download_verify_opts = [checks.mode_opt()]
+
+cfg.CONF.register_opts(glance_download_verify_opts, group=NAME)
 
 
 def expected_digests(src):
@@ -42,7 +46,7 @@ def expected_digests(src):
     return expected
 
 
-class VerifyDownload(task.ImageTask):
+class VerifyDownload(checks.VerifyingTask):
 
     inputs = ('file_path',)
 
@@ -97,4 +101,5 @@ def _glance_hashing_algorithm():
 
 def get_flow(**kwargs):
     """Verify downloaded data against the source image's record."""
-    return plugin.build_flow(NAME, kwargs, _tasks)
+    return plugin.build_flow(NAME, kwargs, _tasks,
+                             [(NAME, glance_download_verify_opts)])

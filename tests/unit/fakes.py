@@ -141,7 +141,9 @@ def plugin_kwargs(image_repo, task_repo=None, method='glance-direct',
 
 def make_plugin(image_repo, name=PLUGIN_NAME, **kwargs):
     """A PluginContext over ``image_repo`` using Glance's real wrapper."""
-    return plugin.PluginContext(name, plugin_kwargs(image_repo, **kwargs))
+    context = plugin.PluginContext(name, plugin_kwargs(image_repo, **kwargs))
+    context.shared = guards.shared_state(context)
+    return context
 
 
 class PluginTestCase(testtools.TestCase):

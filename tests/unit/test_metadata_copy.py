@@ -11,6 +11,7 @@ from taskflow.patterns import linear_flow as lf
 from taskflow import retry
 import testtools
 
+from glance_import_ext.common import checks
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
 from glance_import_ext.common import plugin
@@ -468,7 +469,8 @@ class TestTasks(CopyMetadataTestBase):
         self.repo.image.extra_properties.pop(metadata_copy.SOURCE_PROPERTY)
         flow = metadata_copy.get_flow(**self.kwargs())
         self.assertEqual(
-            [guards.RestoreStagedStatus, plugin.RecordPluginRun],
+            [guards.RestoreStagedStatus, plugin.RecordPluginRun,
+             checks.FinishDryRun],
             [type(node) for node, _ in flow.iter_nodes()])
 
     def test_web_download_with_source_property(self):

@@ -9,6 +9,7 @@ from taskflow import engines
 from taskflow.patterns import linear_flow as lf
 from taskflow import retry
 
+from glance_import_ext.common import checks
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
 from glance_import_ext.common import options
@@ -73,18 +74,21 @@ class TestBuildFlow(PluginTestBase):
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs,
                                  lambda p: [Noop(p), Fails(p)])
         self.assertEqual([guards.RestoreStagedStatus, Noop, Fails,
-                          plugin.RecordPluginRun], task_types(flow))
+                          plugin.RecordPluginRun,
+                          checks.FinishDryRun], task_types(flow))
 
     def test_other_methods_start_with_the_plain_guard(self):
         kwargs = fakes.plugin_kwargs(self.repo, method='web-download')
         flow = plugin.build_flow(fakes.PLUGIN_NAME, kwargs,
                                  lambda p: [Noop(p)])
-        self.assertEqual([guards.ImportGuard, Noop, plugin.RecordPluginRun],
+        self.assertEqual([guards.ImportGuard, Noop, plugin.RecordPluginRun,
+                          checks.FinishDryRun],
                          task_types(flow))
 
     def test_no_plugin_tasks(self):
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs, lambda p: [])
-        self.assertEqual([guards.RestoreStagedStatus, plugin.RecordPluginRun],
+        self.assertEqual([guards.RestoreStagedStatus, plugin.RecordPluginRun,
+                          checks.FinishDryRun],
                          task_types(flow))
 
     def test_make_tasks_gets_the_plugin_context(self):

@@ -5,6 +5,7 @@ from taskflow import engines
 from taskflow.patterns import linear_flow as lf
 from taskflow import retry
 
+from glance_import_ext.common import checks
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
 from glance_import_ext.common import plugin
@@ -160,7 +161,7 @@ class TestTasks(StagingOwnerTestBase):
         flow = staging_owner.get_flow(**fakes.plugin_kwargs(self.repo))
         self.assertEqual(
             [guards.RestoreStagedStatus, staging_owner.CheckStagedHere,
-             plugin.RecordPluginRun],
+             plugin.RecordPluginRun, checks.FinishDryRun],
             [type(node) for node, _ in flow.iter_nodes()])
 
 
