@@ -5,6 +5,7 @@ import copy
 from glance_import_ext.common import options
 from glance_import_ext.plugins import checksum_verify
 from glance_import_ext.plugins import glance_download_verify
+from glance_import_ext.plugins import manifest_verify
 from glance_import_ext.plugins import metadata_copy
 
 
@@ -16,4 +17,6 @@ def list_opts():
          copy.deepcopy(checksum_verify.checksum_verify_opts)),
         (glance_download_verify.NAME,
          copy.deepcopy(glance_download_verify.glance_download_verify_opts)),
+        (manifest_verify.NAME,
+         copy.deepcopy(manifest_verify.manifest_verify_opts)),
     ]

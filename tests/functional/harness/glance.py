@@ -42,12 +42,15 @@ logto = {uwsgi_log}
 
 
 def _ini(path, sections):
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.optionxform = str
-    for section, values in sections.items():
-        parser[section] = {k: str(v) for k, v in values.items()}
+    """Write an ini file; a list value repeats its key (MultiStrOpt)."""
     with open(path, 'w') as f:
-        parser.write(f)
+        for section, values in sections.items():
+            f.write('[%s]\n' % section)
+            for key, value in values.items():
+                items = value if isinstance(value, (list, tuple)) else [value]
+                for item in items:
+                    f.write('%s = %s\n' % (key, item))
+            f.write('\n')
 
 
 class GlanceAPI:

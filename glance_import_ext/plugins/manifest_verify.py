@@ -1,0 +1,272 @@
+"""manifest_verify: the image must match the digests its publisher lists.
+
+Vendors publish the digests of their images in checksum manifests, most of
+them signed (Ubuntu ``SHA256SUMS`` + ``SHA256SUMS.gpg``, Debian
+``SHA512SUMS``, CentOS/Rocky/Fedora ``CHECKSUM`` in BSD style, AlmaLinux,
+Alpine's bare ``.sha512``, simplestreams JSON). The user names the manifest
+on the image before importing:
+
+- ``expected_digests_url=<manifest URL>``;
+- ``expected_digests_entry=<file name in the manifest>``, needed where the
+  entry is not the basename of the web-download URI (always for
+  glance-direct and glance-download).
+
+While the flow is built, glance-api fetches the manifest as the caller
+would (Glance's own import URL filtering, timeouts, a size cap, bounded
+retries, no credentials), checks its signature where a trust rule of
+``[manifest_verify]`` matches its URL (gpgv and the rule's keyring), and
+finds the entry's digests and size. Knowing the algorithms that early
+lets the import's one hashing pass include them. The task then compares
+every digest and the size with the staged data; a user's own
+``expected_digest_*`` that disagrees with the manifest fails the import.
+
+Records on success: ``import_ext_manifest_url``, ``import_ext_manifest_entry``,
+``import_ext_manifest_algorithms``, ``import_ext_manifest_signer`` (the
+signing key's fingerprint, or ``unsigned``).
+"""
+
+import os
+import urllib.parse
+
+from oslo_config import cfg
+
+from glance_import_ext.common import checks
+from glance_import_ext.common import errors
+from glance_import_ext.common import hashing
+from glance_import_ext.common import manifests
+from glance_import_ext.common import openpgp
+from glance_import_ext.common import plugin
+from glance_import_ext.common import remote
+from glance_import_ext.plugins import checksum_verify
+
+NAME = 'manifest_verify'
+URL_PROPERTY = 'expected_digests_url'
+ENTRY_PROPERTY = 'expected_digests_entry'
+RECORD_URL = 'import_ext_manifest_url'
+RECORD_ENTRY = 'import_ext_manifest_entry'
+RECORD_ALGORITHMS = 'import_ext_manifest_algorithms'
+RECORD_SIGNER = 'import_ext_manifest_signer'
+UNSIGNED = 'unsigned'
+CLEARSIGNED = 'clearsigned'
+MAX_URL = 2048
+
+manifest_verify_opts = [
+    checks.mode_opt(),
+    cfg.MultiStrOpt(
+        'trust_rule', default=[],
+        help='A manifest whose URL starts with PREFIX must be signed by a '
+             'key of KEYRING: "PREFIX KEYRING SIGNATURE", where SIGNATURE is '
+             'the suffix of the detached signature next to the manifest '
+             '(.gpg, .asc, .sign) or "clearsigned". Repeat the option for '
+             'several rules; the longest matching prefix applies. KEYRING '
+             'is an OpenPGP public key file (binary or ASCII-armored).'),
+    cfg.StrOpt('unsigned_manifests', default='accept',
+               choices=[('accept', 'used, and recorded as unsigned'),
+                        ('refuse', 'the import fails')],
+               help='What happens to a manifest whose URL matches no trust '
+                    'rule.'),
+    cfg.IntOpt('max_manifest_bytes', default=4 * 1024 * 1024,
+               min=1024, max=64 * 1024 * 1024,
+               help='Largest manifest (and signature) fetched; a larger one '
+                    'fails the import.'),
+    cfg.FloatOpt('connect_timeout', default=5.0, min=0.1, max=120,
+                 help='Seconds to wait for a connection to the manifest '
+                      'server.'),
+    cfg.FloatOpt('read_timeout', default=10.0, min=0.1, max=600,
+                 help='Seconds to wait for the manifest server to answer '
+                      'once connected.'),
+    cfg.IntOpt('retries', default=2, min=0, max=5,
+               help='How often a manifest fetch is retried after a '
+                    'connection error, a timeout or an HTTP 5xx answer.'),
+]
+
+cfg.CONF.register_opts(manifest_verify_opts, group=NAME)
+
+
+class TrustRule:
+    """A URL prefix whose manifests a keyring must have signed."""
+
+    def __init__(self, prefix, keyring, signature):
+        self.prefix = prefix
+        self.keyring = keyring
+        self.signature = signature
+
+    @classmethod
+    def parse(cls, text):
+        parts = text.split()
+        if len(parts) != 3:
+            raise errors.ConfigError(
+                'option [%s] trust_rule %s is not "PREFIX KEYRING '
+                'SIGNATURE"' % (NAME, errors.shorten(text)))
+        prefix, keyring, signature = parts
+        if urllib.parse.urlparse(prefix).scheme not in ('http', 'https'):
+            raise errors.ConfigError(
+                'option [%s] trust_rule: prefix %s is not an http(s) URL' % (
+                    NAME, errors.shorten(prefix)))
+        if signature != CLEARSIGNED and not (
+                signature.startswith('.') and len(signature) > 1 and
+                '/' not in signature):
+            raise errors.ConfigError(
+                'option [%s] trust_rule: signature %s is neither a suffix '
+                'such as .gpg nor "clearsigned"' % (
+                    NAME, errors.shorten(signature)))
+        try:
+            openpgp.check_keyring(keyring)
+        except (openpgp.SignatureError, remote.FetchError) as exc:
+            raise errors.ConfigError('option [%s] trust_rule for %s: %s' % (
+                NAME, errors.shorten(prefix), exc))
+        return cls(prefix, keyring, signature)
+
+
+def trust_rules(conf):
+    return [TrustRule.parse(text) for text in conf.trust_rule]
+
+
+def rule_for(rules, url):
+    """The rule with the longest prefix of ``url``, or None."""
+    matching = [r for r in rules if url.startswith(r.prefix)]
+    return max(matching, key=lambda r: len(r.prefix)) if matching else None
+
+
+class Expected:
+    """What the manifest says of the entry, and how far it is trusted."""
+
+    def __init__(self, url, entry, digests, size, signer):
+        self.url = url
+        self.entry = entry
+        self.digests = digests
+        self.size = size
+        self.signer = signer
+
+    def where(self):
+        return 'entry %s of manifest %s' % (errors.shorten(self.entry),
+                                            errors.clip(self.url, 120))
+
+
+def read_manifest(url, entry, conf):
+    """Fetch, authenticate and parse the manifest: an Expected.
+
+    :raises ManifestProblem: saying what is wrong, for the user or operator.
+    """
+    def get(address):
+        return remote.fetch(address, conf.max_manifest_bytes,
+                            conf.connect_timeout, conf.read_timeout,
+                            conf.retries)
+
+    rule = rule_for(trust_rules(conf), url)
+    data = get(url)
+    signer = UNSIGNED
+    if rule is None:
+        if conf.unsigned_manifests == 'refuse':
+            raise ManifestProblem(
+                'no trust rule of [%s] covers manifest %s and unsigned '
+                'manifests are refused here; ask an operator for a rule, or '
+                'use a manifest from a trusted publisher' % (
+                    NAME, errors.clip(url, 120)))
+        data, _ = manifests.unwrap_clearsigned(data)
+    else:
+        try:
+            if rule.signature == CLEARSIGNED:
+                data, signer = openpgp.verify_clearsigned(data, rule.keyring)
+            else:
+                signer = openpgp.verify_detached(
+                    data, get(url + rule.signature), rule.keyring)
+        except (openpgp.SignatureError, remote.FetchError) as exc:
+            raise ManifestProblem('manifest %s must be signed (trust rule '
+                                  'for %s): %s' % (
+                                      errors.clip(url, 120),
+                                      errors.clip(rule.prefix, 120), exc))
+    name = os.path.basename(urllib.parse.urlparse(url).path)
+    try:
+        digests, size = manifests.parse(data, name).lookup(entry)
+    except manifests.ManifestError as exc:
+        raise ManifestProblem('manifest %s: %s' % (errors.clip(url, 120),
+                                                   exc))
+    return Expected(url, entry, digests, size, signer)
+
+
+class ManifestProblem(Exception):
+    """The manifest cannot vouch for the image; the message says why."""
+
+
+class VerifyAgainstManifest(checks.VerifyingTask):
+
+    inputs = ('file_path',)
+
+    def __init__(self, plugin, expected=None, problem=None):
+        self.expected = expected
+        self.problem = problem
+        super().__init__(plugin)
+
+    def run(self, file_path):
+        if self.problem:
+            raise self.failure(self.problem)
+        exp = self.expected
+        declared = checksum_verify.declared_digests(
+            self.plugin.image_properties())
+        for algorithm, value in sorted(declared.items()):
+            if exp.digests.get(algorithm, value) != value:
+                raise self.failure(
+                    'expected_digest_%s disagrees with %s (%s); correct the '
+                    'declaration or the manifest' % (
+                        algorithm, exp.where(), exp.digests[algorithm]))
+        actual, size = self.staged_digests(file_path, exp.digests)
+        if exp.size is not None and size != exp.size:
+            raise self.failure('%s lists %d bytes, the image has %d; nothing '
+                               'was stored' % (exp.where(), exp.size, size))
+        for algorithm, value in sorted(exp.digests.items()):
+            if actual[algorithm] != value:
+                raise self.failure(
+                    '%s mismatch with %s: expected %s, the %d imported bytes '
+                    'have %s; nothing was stored' % (
+                        algorithm, exp.where(), value, size,
+                        actual[algorithm]))
+        self.update_image({
+            RECORD_URL: exp.url, RECORD_ENTRY: exp.entry,
+            RECORD_ALGORITHMS: ','.join(sorted(exp.digests)),
+            RECORD_SIGNER: exp.signer})
+
+
+def _entry(p, properties):
+    entry = properties.get(ENTRY_PROPERTY)
+    if entry:
+        return entry
+    method = p.import_req.get('method') or {}
+    if p.import_method == 'web-download' and method.get('uri'):
+        name = os.path.basename(urllib.parse.urlparse(method['uri']).path)
+        if name:
+            return name
+    raise ManifestProblem(
+        'set %s to the file name the manifest lists for this image (it '
+        'cannot be taken from a %s import)' % (
+            ENTRY_PROPERTY, p.import_method or 'this'))
+
+
+def _tasks(p):
+    conf = cfg.CONF[NAME]
+    trust_rules(conf)  # a bad rule refuses every import, not just some
+    properties = p.image_properties()
+    url = properties.get(URL_PROPERTY)
+    if not url:
+        return []
+    try:
+        if len(url) > MAX_URL:
+            raise ManifestProblem('%s is %d characters long, at most %d are '
+                                  'accepted' % (URL_PROPERTY, len(url),
+                                                MAX_URL))
+        expected = read_manifest(url, _entry(p, properties), conf)
+    except (ManifestProblem, manifests.ManifestError, openpgp.SignatureError,
+            remote.FetchError) as exc:
+        # Reported by the task, so that warn mode and dry runs see it too.
+        return [VerifyAgainstManifest(p, problem=str(exc))]
+    verify = VerifyAgainstManifest(p, expected)
+    # The import's one pass includes the manifest's algorithms.
+    hashing.for_import(p.task_id).want(expected.digests)
+    verify.digests = hashing.for_import(p.task_id)
+    return [verify]
+
+
+def get_flow(**kwargs):
+    """Verify the staged data against its publisher's manifest."""
+    return plugin.build_flow(NAME, kwargs, _tasks,
+                             [(NAME, manifest_verify_opts)])
