@@ -8,8 +8,10 @@ on the image before importing:
 
 - ``expected_digests_url=<manifest URL>``;
 - ``expected_digests_entry=<file name in the manifest>``, needed where the
-  entry is not the basename of the web-download URI (always for
-  glance-direct and glance-download).
+  entry is not the web-download URI's file name (always for glance-direct
+  and glance-download). For web-download the URI's path is looked up:
+  its file name in a plain list, the longest matching path in a
+  simplestreams feed.
 
 While the flow is built, glance-api fetches the manifest as the caller
 would (Glance's own import URL filtering, timeouts, a size cap, bounded
@@ -233,9 +235,12 @@ def _entry(p, properties):
         return entry
     method = p.import_req.get('method') or {}
     if p.import_method == 'web-download' and method.get('uri'):
-        name = os.path.basename(urllib.parse.urlparse(method['uri']).path)
-        if name:
-            return name
+        # The whole path: a manifest listing one file name under several
+        # paths (simplestreams: one per release) needs it to tell them
+        # apart; a plain list of names matches it by its last part.
+        path = urllib.parse.urlparse(method['uri']).path
+        if os.path.basename(path):
+            return path
     raise ManifestProblem(
         'set %s to the file name the manifest lists for this image (it '
         'cannot be taken from a %s import)' % (

@@ -101,7 +101,8 @@ class TestManifestVerify(ManifestTestBase):
         self.assertVerified(client, image, task, self.vendor.fingerprint,
                             'sha256')
         self.assertEqual(url, image['import_ext_manifest_url'])
-        self.assertEqual(IMAGE, image['import_ext_manifest_entry'])
+        self.assertEqual('/signed/' + IMAGE,
+                         image['import_ext_manifest_entry'])
 
     def test_bsd_manifest_clearsigned_for_glance_direct(self):
         body = ('# %s: %d bytes\nSHA256 (%s) = %s\nSHA512 (%s) = %s\n' % (
@@ -117,14 +118,19 @@ class TestManifestVerify(ManifestTestBase):
                             'sha256,sha512')
 
     def test_unsigned_simplestreams_and_bare_digest(self):
+        # Every release lists the same file name: the URI's path decides.
         feed = {'format': 'products:1.0', 'products': {'vendor:1.0': {
             'versions': {'20261122': {'items': {'disk1.img': {
                 'path': 'releases/1.0/' + IMAGE, 'size': len(self.data),
                 'sha256': self.digests['sha256'],
-                'md5': self.digests['md5']}}}}}}}
+                'md5': self.digests['md5']}}},
+                '20251122': {'items': {'disk1.img': {
+                    'path': 'releases/0.9/' + IMAGE, 'size': 1,
+                    'sha256': '0' * 64, 'md5': '0' * 32}}}}}}}
         url = self.publish('/streams/v1/vendor.json', json.dumps(feed))
         client, image, task = self.web_download(
-            'api', self.serve_image('streams'), expected_digests_url=url)
+            'api', self.serve_image('streams/releases/1.0'),
+            expected_digests_url=url)
         self.assertVerified(client, image, task, 'unsigned', 'md5,sha256')
 
         url = self.publish('/alpine/%s.sha512' % IMAGE,
