@@ -213,6 +213,8 @@ class TestTrust(base.CloudTestCase):
                   'container_format': 'bare',
                   'import_ext_verified_digests': 'sha256'})
         self.assertEqual(403, resp.status_code)
+        # The one request under the namespace stays the user's to make.
+        client.create(name='dry', import_ext_dry_run='true')
         _, image, task, data = self._import('protected')
         self.assertEqual('success', task['status'], task)
         resp = client.patch(image['id'], [
