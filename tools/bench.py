@@ -6,6 +6,11 @@ in this run:
 - the library's one-pass digest_stream over the same file;
 - a glance-direct import of the same bytes through a glance-api without
   plugins, and through one with checksum_verify and declared digests;
+- the same import through a glance-api with checksum_verify,
+  glance_download_verify and manifest_verify, the image declaring
+  expected_digest_sha256 and naming a signed SHA512SUMS on a loopback
+  mirror: the staged data must be hashed in ONE pass (one "Hashed ... MiB"
+  line in glance-api's log per import), for sha256 and sha512 together;
 - the uWSGI worker's peak RSS growth during each import.
 
 Run with ``tox -e bench`` (``-- --size-mib 256`` for a quicker run).
@@ -21,9 +26,15 @@ import time
 
 from glance_import_ext.common import hashing
 from tests.functional.harness import cloud as cloud_mod
+from tests.functional.harness import loopback_http
+from tests import pgp
 
 CHUNK = 4 * 1024 * 1024
 ALGORITHMS = ('sha256', 'sha512')
+ALL_VERIFYING = ['checksum_verify', 'glance_download_verify',
+                 'manifest_verify']
+IMAGE_NAME = 'image.raw'
+HASHED = re.compile(r'Hashed (\d+) MiB \(([^)]*)\) in ([0-9.]+) s')
 
 
 def make_file(path, size):
@@ -103,12 +114,18 @@ def _children(pid):
     return found
 
 
-def import_once(cloud, worker, path, size, declared):
+def import_once(cloud, worker, path, size, declared, check=None):
+    """(seconds, RSS growth MiB) of one glance-direct import.
+
+    ``check`` is called with the imported image and the "Hashed" passes
+    glance-api logged during this import, before the image is deleted.
+    """
     client = cloud.client(worker)
     image = client.create(name='bench', **declared)
     with open(path, 'rb') as f:
         client.stage(image['id'], f)
     api = cloud.workers[worker]
+    log_offset = os.path.getsize(api.log_file)
     with RSSPeak(api.service.proc.pid) as rss:
         start = time.monotonic()
         client.import_(image['id'])
@@ -117,8 +134,77 @@ def import_once(cloud, worker, path, size, declared):
         seconds = time.monotonic() - start
     if task['status'] != 'success' or image['size'] != size:
         raise SystemExit('import on %s failed: %s' % (worker, task))
+    if check:
+        check(image, _passes(api.log_file, log_offset))
     client.delete(image['id'])
     return seconds, rss.growth_mib
+
+
+def _passes(log_file, offset):
+    """[(MiB, algorithms, seconds)] of the 'Hashed' lines after offset."""
+    with open(log_file, 'rb') as f:
+        f.seek(offset)
+        text = f.read().decode('utf-8', 'replace')
+    return [(int(m.group(1)), m.group(2), float(m.group(3)))
+            for m in HASHED.finditer(text)]
+
+
+class Mirror:
+    """A vendor-style mirror: SHA512SUMS of the image, signed (.gpg)."""
+
+    def __init__(self, cloud, tmp, path):
+        keydir = os.path.join(tmp, 'keys')
+        os.makedirs(keydir)
+        self.key = pgp.make_key(keydir, 'Bench Vendor')
+        self.sha512 = hashlib_alone(path, 'sha512')
+        root = os.path.join(tmp, 'mirror')
+        os.makedirs(root)
+        manifest = ('%s  %s\n' % (self.sha512, IMAGE_NAME)).encode()
+        with open(os.path.join(root, 'SHA512SUMS'), 'wb') as f:
+            f.write(manifest)
+        with open(os.path.join(root, 'SHA512SUMS.gpg'), 'wb') as f:
+            f.write(pgp.sign_detached(self.key, manifest))
+        self.server = loopback_http.FileServer(cloud.reserve_port(), root)
+        self.url = self.server.url + '/SHA512SUMS'
+        self.trust_rule = '%s/ %s .gpg' % (
+            self.server.url, self.key.keyring_path)
+
+    def stop(self):
+        self.server.stop()
+        pgp.cleanup(self.key)
+
+
+class OnePassCheck:
+    """Checks an import with every verifying plugin; keeps its passes."""
+
+    def __init__(self, mirror):
+        self.mirror = mirror
+        self.passes = []  # one list of passes per import
+
+    def __call__(self, image, passes):
+        wanted = {'import_ext_verified_digests': 'sha256',
+                  'import_ext_manifest_algorithms': 'sha512',
+                  'import_ext_manifest_signer': self.mirror.key.fingerprint,
+                  'import_ext_manifest_entry': IMAGE_NAME}
+        wrong = {k: image.get(k) for k, v in wanted.items()
+                 if image.get(k) != v}
+        if wrong:
+            raise SystemExit('import with every verifying plugin recorded '
+                             '%s, expected %s' % (wrong, wanted))
+        self.passes.append(passes)
+
+    def problems(self):
+        """What is wrong with the passes seen ([]: one pass, both digests)."""
+        found = []
+        for passes in self.passes:
+            if len(passes) != 1:
+                found.append('the staged data was hashed %d times in one '
+                             'import (expected once): %s' % (len(passes),
+                                                             passes))
+            elif passes[0][1] != '+'.join(ALGORITHMS):
+                found.append('the one pass computed %s, expected %s' % (
+                    passes[0][1], '+'.join(ALGORITHMS)))
+        return found
 
 
 def _hashing_seconds(log_file):
@@ -147,18 +233,35 @@ def main():
         one_pass, _ = timed(hashing.digest_stream, chunks(path), ALGORITHMS)
         slowest = max(alone.values())
 
-        cloud.add_glance('plain')
-        cloud.add_glance('verify', plugins=['checksum_verify'])
-        results = {'plain': [], 'verify': []}
-        for _ in range(args.rounds):
-            for worker, decl in (('plain', {}), ('verify', declared)):
-                results[worker].append(
-                    import_once(cloud, worker, path, size, decl))
+        mirror = Mirror(cloud, tmp, path)
+        try:
+            cloud.add_glance('plain')
+            cloud.add_glance('verify', plugins=['checksum_verify'])
+            cloud.add_glance('all', plugins=ALL_VERIFYING, import_conf={
+                'manifest_verify': {'trust_rule': [mirror.trust_rule]}})
+            manifest = {'expected_digests_url': mirror.url,
+                        'expected_digests_entry': IMAGE_NAME,
+                        'expected_digest_sha256':
+                            declared['expected_digest_sha256']}
+            one_pass_check = OnePassCheck(mirror)
+            results = {'plain': [], 'verify': [], 'all': []}
+            for _ in range(args.rounds):
+                for worker, decl, check in (
+                        ('plain', {}, None), ('verify', declared, None),
+                        ('all', manifest, one_pass_check)):
+                    results[worker].append(
+                        import_once(cloud, worker, path, size, decl, check))
+        finally:
+            mirror.stop()
         plain = min(r[0] for r in results['plain'])
         verify = min(r[0] for r in results['verify'])
+        every = min(r[0] for r in results['all'])
         rss_plain = max(r[1] for r in results['plain'])
         rss_verify = max(r[1] for r in results['verify'])
+        rss_all = max(r[1] for r in results['all'])
         in_glance = _hashing_seconds(cloud.workers['verify'].log_file)
+        all_passes = one_pass_check.passes
+        problems = one_pass_check.problems()
 
     for worker, runs in results.items():
         print('  rounds %-7s %s' % (worker, ', '.join(
@@ -184,6 +287,25 @@ def main():
     print('  worker peak RSS growth      %6.1f MiB plain, %.1f MiB with '
           'checksum_verify: +%.1f MiB (target <= 32 MiB)' % (
               rss_plain, rss_verify, rss_verify - rss_plain))
+
+    best = min((p[0] for p in all_passes if p), key=lambda p: p[2])
+    sha512 = alone['sha512']
+    print('\n  checksum_verify + glance_download_verify + manifest_verify, '
+          'expected_digest_sha256')
+    print('  and a signed SHA512SUMS (loopback mirror), glance-direct:')
+    print('  hashing passes per import     %s (must be 1)' % ', '.join(
+        str(len(p)) for p in all_passes))
+    print('  its one pass inside glance-api %d MiB (%s) in %.2f s = %.2fx '
+          'hashlib sha512 alone (best of the imports)' % (
+              best[0], best[1], best[2], best[2] / sha512))
+    added = every - plain
+    print('  import, all three verifying %6.2f s  = %.2fx the plain import, '
+          '+%.2f s = %.2fx sha512 alone' % (
+              every, every / plain, added, added / sha512))
+    print('  worker peak RSS growth      %6.1f MiB (+%.1f MiB over plain)' % (
+        rss_all, rss_all - rss_plain))
+    if problems:
+        raise SystemExit('FAILED: ' + '; '.join(problems))
 
 
 if __name__ == '__main__':

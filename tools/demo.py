@@ -1,9 +1,10 @@
 """A local cloud with the plugins enabled, and what each plugin did.
 
 Starts MariaDB, Keystone and two Glance regions on 127.0.0.1 (RegionTwo
-with the plugins listed in its glance-image-import.conf), imports images
-through them and prints a summary. Everything stops when it ends.
-Run it with tools/demo.sh.
+with the plugins listed in its glance-image-import.conf), a vendor-style
+mirror (an image, SHA256SUMS and SHA256SUMS.gpg signed by a key made for
+the run), imports images through them and prints a summary. Everything
+stops when it ends. Run it with tools/demo.sh.
 """
 
 import argparse
@@ -14,15 +15,21 @@ import time
 
 from tests.functional.harness import cloud as cloud_mod
 from tests.functional.harness import glance
+from tests.functional.harness import loopback_http
+from tests import pgp
 
 PLUGINS = ['staging_owner', 'metadata_copy', 'glance_download_verify',
-           'checksum_verify']
+           'checksum_verify', 'manifest_verify']
 SHOWN = ('status', 'import_ext_plugins', 'import_ext_staged_on',
          'import_ext_imported_on', 'import_ext_verified_digests',
          'import_ext_metadata_source_image',
          'import_ext_metadata_source_region', 'import_ext_metadata_copied',
          'import_ext_download_verified',
+         'import_ext_manifest_url', 'import_ext_manifest_entry',
+         'import_ext_manifest_algorithms', 'import_ext_manifest_signer',
          'hw_disk_bus', 'trait:CUSTOM_FAST_DISK', 'os_distro', 'build_note')
+VENDOR_IMAGE = 'vendor-cloud-1.0-amd64.img'
+RELEASE = '/releases/1.0/'
 SOURCE_PROPERTIES = {'hw_disk_bus': 'scsi', 'trait:CUSTOM_FAST_DISK':
                      'required', 'os_distro': 'ubuntu',
                      'build_note': 'not copied: outside every prefix'}
@@ -41,7 +48,43 @@ def show(title, image, task):
             say('    %-28s %s' % (key, image[key]))
 
 
-def demo(cloud):
+class Mirror:
+    """A vendor's image mirror on 127.0.0.1, with a signed SHA256SUMS.
+
+    ``RELEASE`` holds the image, its SHA256SUMS and SHA256SUMS.gpg, signed
+    by a key made for this run; ``/tampered/`` the same image and
+    signature, but a SHA256SUMS changed after signing.
+    """
+
+    def __init__(self, cloud, data):
+        root = os.path.join(cloud.base_dir, 'mirror')
+        keydir = os.path.join(cloud.base_dir, 'vendor-key')
+        os.makedirs(keydir)
+        self.key = pgp.make_key(keydir, 'Vendor Cloud Images')
+        manifest = ('%s *%s\n' % (
+            hashlib.sha256(data).hexdigest(), VENDOR_IMAGE)).encode()
+        signature = pgp.sign_detached(self.key, manifest)
+        tampered = ('%s *%s\n' % (
+            hashlib.sha256(b'other').hexdigest(), VENDOR_IMAGE)).encode()
+        for folder, sums in ((RELEASE, manifest), ('/tampered/', tampered)):
+            path = os.path.join(root, folder.strip('/'))
+            os.makedirs(path)
+            for name, body in ((VENDOR_IMAGE, data), ('SHA256SUMS', sums),
+                               ('SHA256SUMS.gpg', signature)):
+                with open(os.path.join(path, name), 'wb') as f:
+                    f.write(body)
+        self.server = loopback_http.FileServer(cloud.reserve_port(), root)
+        self.url = self.server.url
+        # The operator trusts the vendor's key for everything under the
+        # mirror: a manifest there must carry a good .gpg signature.
+        self.trust_rule = '%s/ %s .gpg' % (self.url, self.key.keyring_path)
+
+    def stop(self):
+        self.server.stop()
+        pgp.cleanup(self.key)
+
+
+def demo(cloud, mirror):
     t0 = time.monotonic()
     say('Starting Keystone, glance-api RegionOne, glance-api RegionTwo '
         '(plugins: %s) ...' % ', '.join(PLUGINS))
@@ -49,17 +92,23 @@ def demo(cloud):
     cloud.add_user('alice', 'demo')
     cloud.add_glance('region-one', region='RegionOne')
     # RegionTwo: two replicas, each staging on its own disk. Glance's own
-    # glance-download metadata step off: metadata_copy decides.
+    # glance-download metadata step off: metadata_copy decides. Manifests
+    # from the vendor's mirror must be signed by the vendor's key.
     for name in ('region-two', 'region-two-b'):
         cloud.add_glance(name, region='RegionTwo', plugins=PLUGINS,
                          paste_filters=[glance.STAGE_HOST_CHECK],
                          conf={'glance_download_properties': {
-                             'extra_properties': '[]'}})
+                             'extra_properties': '[]'}},
+                         import_conf={'manifest_verify': {
+                             'trust_rule': [mirror.trust_rule]}})
     say('Cloud up in %.0f s: Keystone %s' % (
         time.monotonic() - t0, cloud.keystone.url))
     for name, worker in cloud.workers.items():
         say('  %-11s %s  (staging %s)' % (
             name, worker.url, worker.staging_dir))
+    say('  %-11s %s  (vendor key %s)' % ('mirror', mirror.url,
+                                         mirror.key.fingerprint))
+    say('  RegionTwo [manifest_verify] trust_rule = %s' % mirror.trust_rule)
     one = cloud.client('region-one')
     two = cloud.client('region-two')
     data = os.urandom(4 * 1024 * 1024)
@@ -122,6 +171,23 @@ def demo(cloud):
         resp.status_code, resp.headers['X-Import-Ext-Staging-Worker']))
     show('image %s' % image['id'], *via_b.wait_for_import(image['id']))
 
+    say('\n6. web-download from the vendor\'s mirror into RegionTwo, naming '
+        'its signed manifest')
+    say('   (expected_digests_url=%s)' % (mirror.url + RELEASE + 'SHA256SUMS'))
+    image = two.create(name='demo-vendor', expected_digests_url=(
+        mirror.url + RELEASE + 'SHA256SUMS'))
+    two.import_(image['id'], 'web-download',
+                uri=mirror.url + RELEASE + VENDOR_IMAGE)
+    show('image %s' % image['id'], *two.wait_for_import(image['id']))
+    say('   ... the same from a copy of the mirror whose SHA256SUMS was '
+        'changed after signing')
+    image = two.create(name='demo-vendor-tampered', expected_digests_url=(
+        mirror.url + '/tampered/SHA256SUMS'))
+    two.import_(image['id'], 'web-download',
+                uri=mirror.url + '/tampered/' + VENDOR_IMAGE)
+    show('image %s (nothing stored)' % image['id'],
+         *two.wait_for_import(image['id']))
+
     say('\nWhat each plugin did:')
     say('  staging_owner   checked the staged file was on the importing '
         'worker with the staged size;')
@@ -141,6 +207,14 @@ def demo(cloud):
         'refused the wrong one')
     say('                  (task message above), recorded '
         'import_ext_verified_digests.')
+    say('  manifest_verify fetched the image\'s SHA256SUMS from the vendor\'s '
+        'mirror, checked its')
+    say('                  .gpg signature with the trusted key (gpgv), '
+        'verified the sha256 it lists in the')
+    say('                  import\'s one hashing pass; refused the manifest '
+        'changed after signing;')
+    say('                  recorded import_ext_manifest_url/entry/algorithms'
+        '/signer.')
     say('  (all)           import_ext_plugins lists the plugins that ran, '
         'in the configured order.')
     say('\nDemo finished in %.0f s.' % (time.monotonic() - t0))
@@ -152,11 +226,14 @@ def main():
                         help='keep the cloud\'s directory (configs, logs)')
     args = parser.parse_args()
     with cloud_mod.Cloud(keep_dir=args.keep) as cloud:
+        mirror = Mirror(cloud, os.urandom(4 * 1024 * 1024))
         try:
-            demo(cloud)
+            demo(cloud, mirror)
         except Exception:
             say(cloud.logs()[-20000:])
             raise
+        finally:
+            mirror.stop()
         if args.keep:
             say('Configs and logs kept in %s' % cloud.base_dir)
     return 0
