@@ -265,9 +265,10 @@ def _tasks(p):
         # Reported by the task, so that warn mode and dry runs see it too.
         return [VerifyAgainstManifest(p, problem=str(exc))]
     verify = VerifyAgainstManifest(p, expected)
-    # The import's one pass includes the manifest's algorithms.
-    hashing.for_import(p.task_id).want(expected.digests)
+    # The import's one pass includes the manifest's algorithms; the task
+    # holds the import's shared digests for as long as it lives.
     verify.digests = hashing.for_import(p.task_id)
+    verify.digests.want(expected.digests)
     return [verify]
 
 
