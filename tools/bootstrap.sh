@@ -1,27 +1,43 @@
 #!/usr/bin/env bash
-# Prepare a machine that has only python3: MariaDB (Debian's package, for
-# the functional tests' database), gpgv and gnupg, and tox in .venv-tools.
+# Prepare a machine that has only python3: tox and bindep in .venv-tools,
+# then the distribution packages bindep.txt lists for the tests (MariaDB
+# for the functional tests' database, gpgv and gnupg), installed with apt
+# as root or through sudo. Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages still missing: MariaDB for the functional tests' database,
-# gpgv (verifies signed manifests) and gnupg (the tests make keys with gpg).
-packages=()
-if ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then
-    packages+=(mariadb-server)
-fi
-command -v gpgv >/dev/null || packages+=(gpgv)
-{ command -v gpg && command -v gpg-agent; } >/dev/null || packages+=(gnupg)
-if [ "${#packages[@]}" -gt 0 ]; then
-    sudo=''
-    [ "$(id -u)" -eq 0 ] || sudo='sudo'
-    echo "Installing ${packages[*]} (Debian packages)"
+sudo=''
+[ "$(id -u)" -eq 0 ] || sudo='sudo'
+
+apt_install() {
+    echo "Installing $* (Debian packages)"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-        --no-install-recommends "${packages[@]}" >/dev/null
+        --no-install-recommends "$@" >/dev/null
+}
+
+# Debian's python3 makes virtualenvs only with python3-venv (ensurepip);
+# bindep.txt lists it too, but bindep itself needs a virtualenv first.
+if [ ! -x .venv-tools/bin/python ] && ! python3 -c 'import ensurepip' \
+        2>/dev/null; then
+    apt_install python3-venv
 fi
 
-if [ ! -x .venv-tools/bin/tox ]; then
-    python3 -m venv .venv-tools
-    .venv-tools/bin/pip install -q --disable-pip-version-check 'tox>=4'
+if [ ! -x .venv-tools/bin/tox ] || [ ! -x .venv-tools/bin/bindep ]; then
+    [ -x .venv-tools/bin/python ] || python3 -m venv .venv-tools
+    .venv-tools/bin/pip install -q --disable-pip-version-check \
+        'tox>=4' 'bindep>=2.11.0'
+fi
+
+# bindep -b prints the missing packages of the profile, one a line, and
+# exits 1 when there are some; another status is an error of its own.
+status=0
+missing=$(.venv-tools/bin/bindep -b -f bindep.txt test) || status=$?
+if [ "$status" -gt 1 ]; then
+    echo "bindep failed (exit $status): $missing" >&2
+    exit "$status"
+fi
+if [ -n "$missing" ]; then
+    # shellcheck disable=SC2086  # one package name a word
+    apt_install $missing
 fi
