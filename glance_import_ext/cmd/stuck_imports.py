@@ -53,6 +53,7 @@ from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import records
 from glance_import_ext.common import workers
+from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 
@@ -62,9 +63,9 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_ERROR = 2
 
-LOCK = 'os_glance_import_task'
-STAGE_HOST = workers.STAGE_HOST
-IMPORTING_TO = 'os_glance_importing_to_stores'
+LOCK = glance_internals.IMPORT_LOCK
+STAGE_HOST = glance_internals.STAGE_HOST
+IMPORTING_TO = glance_internals.IMPORTING_TO_STORES
 RECORDS = records.NAMESPACE
 # Written by staging_owner; named here because it was once trusted.
 STAGED_ON = 'import_ext_staged_on'
@@ -619,14 +620,11 @@ class GlanceDb:
     """The command's reads and conditional writes of Glance's database."""
 
     def __init__(self):
-        import glance.context
-        from glance.db.sqlalchemy import api
-        from glance.db.sqlalchemy import models
         import sqlalchemy
-        self.api = api
-        self.models = models
+        self.api = glance_internals.sqlalchemy_api()
+        self.models = glance_internals.sqlalchemy_models()
         self.sa = sqlalchemy
-        self.context = glance.context.get_admin_context()
+        self.context = glance_internals.admin_context()
 
     # reads
     def images(self, status):
@@ -634,7 +632,7 @@ class GlanceDb:
             self.context, filters={'status': status})]
 
     def image(self, image_id):
-        from glance.common import exception
+        exception = glance_internals.exceptions
         try:
             return _image(self.api.image_get(self.context, image_id))
         except (exception.NotFound, exception.Forbidden):
@@ -648,11 +646,11 @@ class GlanceDb:
                 props.c.name == LOCK, props.c.deleted == sa.false(),
                 images.c.deleted == sa.false(),
                 images.c.status.in_(list(statuses))))
-        with self.api.session_for_read() as session:
+        with glance_internals.read_session() as session:
             return [row[0] for row in session.execute(query)]
 
     def task(self, task_id):
-        from glance.common import exception
+        exception = glance_internals.exceptions
         if not task_id:
             return None
         try:
@@ -666,7 +664,7 @@ class GlanceDb:
             tasks.c.image_id == image_id, tasks.c.deleted == sa.false(),
             tasks.c.type == 'api_image_import')).order_by(
                 tasks.c.created_at.desc()).limit(1)
-        with self.api.session_for_read() as session:
+        with glance_internals.read_session() as session:
             row = session.execute(query).first()
         return self.task(row[0]) if row else None
 
@@ -679,7 +677,7 @@ class GlanceDb:
         tasks, infos = m.Task.__table__, m.TaskInfo.__table__
         now = timeutils.utcnow()
         image_id = change.image_id
-        with self.api.session_for_write() as session:
+        with glance_internals.write_session() as session:
             conn = session.connection()
             values = {'updated_at': now}
             if change.delete:
@@ -1209,13 +1207,9 @@ def load_config(args, conf=cfg.CONF):
         raise CommandError('cannot read the configuration: %s' % _reason(
             exc), 'fix the file named, or pass another with --config-file')
     try:
-        if conf.enabled_backends:
-            # As glance-api does: the staging store's options exist only
-            # with multiple backends enabled.
-            import glance_store
-            glance_store.register_store_opts(conf, reserved_stores={
-                'os_glance_staging_store': 'file',
-                'os_glance_tasks_store': 'file'})
+        # As glance-api does: the staging store's options exist only with
+        # multiple backends enabled.
+        glance_internals.register_staging_store_options(conf)
     except (cfg.Error, ValueError) as exc:
         raise CommandError('invalid store configuration: %s' % _reason(exc),
                            'fix [DEFAULT] enabled_backends')
@@ -1224,16 +1218,10 @@ def load_config(args, conf=cfg.CONF):
 
 
 def _register_glance_options(conf):
-    # Glance registers its options as its modules are imported.
-    import glance.common.config  # noqa: F401
-    import glance.db.sqlalchemy.api  # noqa: F401
+    glance_internals.register_glance_options(conf)
     from oslo_db import options as db_options
     db_options.set_defaults(conf)
     logging.register_options(conf)
-    try:
-        conf.import_opt('public_endpoint', 'glance.api.versions')
-    except (ImportError, cfg.Error):
-        pass
 
 
 def _db_overrides(conf):
@@ -1265,12 +1253,7 @@ def here_of(conf=cfg.CONF):
         interval = conf[options.GROUP].heartbeat_interval
         conf[options.GROUP].record_key
         worker = workers.this_worker()
-        if conf.enabled_backends:
-            staging = conf.os_glance_staging_store.filesystem_store_datadir
-        else:
-            uri = conf.node_staging_uri or ''
-            staging = uri[len('file://'):] if uri.startswith(
-                'file://') else None
+        staging = glance_internals.staging_dir(conf)
     except (cfg.Error, ValueError) as exc:
         raise CommandError('invalid option: %s' % _reason(exc),
                            'fix it in glance-api.conf or '

@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from glance_import_ext.common import errors
 from glance_import_ext.common import records
 from glance_import_ext.common import task as image_task
+from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 
@@ -106,10 +107,7 @@ class FinishDryRun(image_task.ImageTask):
         raise errors.DryRunFinished(self.plugin.name, summary(self.shared))
 
     def _last(self):
-        try:
-            configured = list(cfg.CONF.image_import_opts.image_import_plugins)
-        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-            configured = []
+        configured = glance_internals.image_import_plugins()
         ours = [n for n in configured if n in self.shared.plugins]
         return not ours or ours[-1] == self.plugin.name
 

@@ -11,10 +11,9 @@ for good with no message. Values a user wrote never appear whole in a
 message (``shorten``), and every message is capped at ``MAX_MESSAGE``.
 """
 
-try:
-    from glance.common.exception import UploadException as _GlanceFailure
-except ImportError:  # pragma: no cover - only outside a Glance environment
-    _GlanceFailure = Exception
+from glance_import_ext import glance_internals
+
+_GlanceFailure = glance_internals.upload_failure_base()
 
 # Characters; at most 4 bytes each in UTF-8, far below every Glance
 # release's task message column, and still readable in a task listing.

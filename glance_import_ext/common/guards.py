@@ -26,7 +26,6 @@ import threading
 import time
 import weakref
 
-from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance_import_ext.common import checks
@@ -34,10 +33,11 @@ from glance_import_ext.common import errors
 from glance_import_ext.common import records
 from glance_import_ext.common import staging
 from glance_import_ext.common import task as image_task
+from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
-LOCK = 'os_glance_import_task'
-STAGE_HOST = 'os_glance_stage_host'
+LOCK = glance_internals.IMPORT_LOCK
+STAGE_HOST = glance_internals.STAGE_HOST
 
 
 class _ImportState:
@@ -142,7 +142,7 @@ class RestoreStagedStatus(ImportGuard):
 
     def on_failure(self, file_path=None, **kwargs):
         staged = _still_staged(file_path)
-        from glance.common import exception
+        exception = glance_internals.exceptions
         try:
             with self.plugin.library_wrapper as action:
                 if (action.image_status != 'importing' or
@@ -205,7 +205,8 @@ class FinishFailedDownload(ImportGuard):
         wrapper = self.plugin.library_wrapper
         if self.shared.before is not None:
             properties, disk_format, container_format = self.shared.before
-            copied_by_glance = _glance_download_prefixes()
+            copied_by_glance = (
+                glance_internals.glance_download_copied_prefixes())
             with wrapper as action:
                 for key, value in action.image_extra_properties.items():
                     if (key.startswith(copied_by_glance) and
@@ -240,7 +241,7 @@ def _restore_glance_property(action, key, value):
     # set_image_extra_properties() drops os_glance_ keys, rightly for
     # plugins' own data; this puts back the value Glance itself set and
     # removed when this import started, so it goes on the image directly.
-    action._image.extra_properties[key] = value
+    glance_internals.wrapped_image(action).extra_properties[key] = value
 
 
 def failure_reason(flow_failures):
@@ -253,13 +254,6 @@ def failure_reason(flow_failures):
     if failures:
         return errors.bounded(failures[0].exception_str)
     return 'the import failed'
-
-
-def _glance_download_prefixes():
-    try:
-        return tuple(cfg.CONF.glance_download_properties.extra_properties)
-    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-        return ()
 
 
 def _still_staged(file_path):

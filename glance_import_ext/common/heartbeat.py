@@ -10,6 +10,7 @@ stops the work if the task is no longer ours to run.
 import time
 
 from glance_import_ext.common import options
+from glance_import_ext import glance_internals
 
 
 class Heartbeat:
@@ -33,10 +34,9 @@ class Heartbeat:
 
     def touch(self, message):
         """Save the task now with ``message``; abort if it is not running."""
-        from glance.common import exception
         task = self.task_repo.get(self.task_id)
         if task.status != 'processing':
             # Someone failed or finished this task (lock broken): stop.
-            raise exception.TaskAbortedError()
+            raise glance_internals.exceptions.TaskAbortedError()
         task.message = message
         self.task_repo.save(task)

@@ -23,6 +23,7 @@ import threading
 from oslo_log import log as logging
 
 from glance_import_ext.common import options
+from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 
@@ -80,8 +81,7 @@ class TaskKeepalive:
 
     def db_api(self):
         if self._db_api is None:
-            import glance.db
-            self._db_api = glance.db.get_api()
+            self._db_api = glance_internals.db_api()
         return self._db_api
 
     def watch(self, context, task_id, facts=None):
@@ -138,11 +138,10 @@ class TaskKeepalive:
             return bool(self._watched)
 
     def _touch(self, item):
-        from glance.common import exception
         db_api = self.db_api()
         try:
             task = db_api.task_get(item.context, item.task_id)
-        except exception.NotFound:
+        except glance_internals.exceptions.NotFound:
             return False
         if task['status'] != 'processing':
             return False

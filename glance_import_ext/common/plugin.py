@@ -24,21 +24,20 @@ from glance_import_ext.common import options
 from glance_import_ext.common import records
 from glance_import_ext.common import task as image_task
 from glance_import_ext.common import workers
+from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 
 TRAIL_PROPERTY = 'import_ext_plugins'
 # What Glance's get_flow keyword arguments must carry for any plugin.
-REQUIRED = ('task_id', 'image_id', 'action_wrapper', 'task_repo',
-            'image_repo')
+REQUIRED = glance_internals.FlowArguments.REQUIRED
 
 
 def _library_repo(plugin):
     # The image repository without Glance's property-protection layer: the
     # door for the library's own records (see task.ImageTask). It acts with
     # the caller's context, so it sees only images the caller can see.
-    import glance.db
-    return glance.db.ImageRepo(plugin.context, glance.db.get_api())
+    return glance_internals.image_repo(plugin.context)
 
 
 class PluginContext:
@@ -49,19 +48,21 @@ class PluginContext:
     """
 
     def __init__(self, name, kwargs):
+        args = glance_internals.FlowArguments(kwargs)
         self.name = name
-        self.task_id = kwargs.get('task_id') or 'unknown-task'
-        self.task_type = kwargs.get('task_type') or 'api_image_import'
-        self.image_id = kwargs.get('image_id')
-        self.context = kwargs.get('context')
-        self.import_req = kwargs.get('import_req') or {}
-        self.action_wrapper = kwargs.get('action_wrapper')
-        self.task_repo = kwargs.get('task_repo')
+        self.missing = args.missing
+        self.task_id = args.task_id or 'unknown-task'
+        self.task_type = args.task_type or glance_internals.IMPORT_TASK_TYPE
+        self.image_id = args.image_id
+        self.context = args.context
+        self.import_req = args.import_req or {}
+        self.action_wrapper = args.action_wrapper
+        self.task_repo = args.task_repo
         # The repo Glance's action wrapper uses: admin's if there is one.
-        self.image_repo = kwargs.get('admin_repo') or kwargs.get('image_repo')
+        self.image_repo = args.admin_repo or args.image_repo
         # The caller's own view: what they may read as a source.
-        self.user_image_repo = kwargs.get('image_repo')
-        self.backends = kwargs.get('backend') or []
+        self.user_image_repo = args.image_repo
+        self.backends = args.backends or []
         self._library_repo = None
         self._library_wrapper = None
         # The state this import's plugins share; set by build_flow.
@@ -82,8 +83,7 @@ class PluginContext:
         block.
         """
         if self._library_wrapper is None:
-            from glance.async_.flows import api_image_import
-            self._library_wrapper = api_image_import.ImportActionWrapper(
+            self._library_wrapper = glance_internals.import_action_wrapper(
                 self.library_repo, self.image_id, self.task_id)
         return self._library_wrapper
 
@@ -154,10 +154,10 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
     plugin = PluginContext(name, kwargs)
     flow = lf.Flow('%s-%s' % (plugin.task_type, name))
     try:
-        missing = [k for k in REQUIRED if not kwargs.get(k)]
-        if missing:
+        if plugin.missing:
             raise errors.GlanceMismatch(
-                'Glance did not pass %s to the plugin' % ', '.join(missing))
+                'Glance did not pass %s to the plugin' % ', '.join(
+                    plugin.missing))
         flow.add(guards.guard_for(plugin))
         plugin.shared = guards.shared_state(plugin)
         plugin.shared.plugins.append(name)

@@ -12,8 +12,9 @@ to the rules Glance applies to its own web-download import:
   ``allowed_hosts``) and returns the addresses allowed; web-download then
   connects to those addresses only, so DNS cannot change the answer
   between check and connection. So does this module. With a Glance that
-  has only a yes/no check (``validate_uri``, or ``validate_import_uri``
-  before it), that check is applied and the host is connected by name.
+  has only a yes/no check (``validate_import_uri``, 28.2.0-32.0.0), that
+  check is applied and the host is connected by name. Which check a
+  release has is ``glance_internals.import_filter``'s business.
 - Redirects are followed here, at most ``MAX_REDIRECTS``, never in a
   loop, never from https down to http.
 - Only http and https; no credentials of any kind go out: no auth plugin,
@@ -42,6 +43,8 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 import requests
 import urllib3
+
+from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 
@@ -201,43 +204,16 @@ def _session(url, address):
     return ks_session.Session(session=plain)
 
 
-# What Glance's get_validated_address says (its ValueError's text starts
-# with one of these) -> what a message says.
-_REFUSALS = (
-    ('scheme not allowed', 'its scheme is not allowed'),
-    ('host not allowed', 'its host is not allowed'),
-    ('invalid external host', 'its host is not allowed'),
-    ('port not allowed', 'its port is not allowed'),
-    ('failed to resolve', 'its host name does not resolve'),
-    ('no allowed addresses',
-     'its host resolves only to loopback, link-local or refused '
-     'addresses'),
-)
-
-
 def _glance_check(url):
     """(allowed, addresses, reason) by Glance's import filtering.
 
     ``addresses`` are the ones to connect to (None: connect by name).
     """
-    # Imported here: this module must import where Glance is not installed
-    # (config generation, docs). Importing it registers the options.
-    from glance.common import utils as glance_utils
-    get_address = getattr(glance_utils, 'get_validated_address', None)
     try:
-        if callable(get_address):        # Glance 33.0.0
-            addresses = list(dict.fromkeys(get_address(url)))
-            return bool(addresses), addresses, None
-        check = getattr(glance_utils, 'validate_uri', None)
-        if not callable(check):          # Glance before 33.0.0
-            check = glance_utils.validate_import_uri
-        return bool(check(url)), None, None
+        allowed, addresses = glance_internals.import_filter(url)
+        return allowed, addresses, None
     except ValueError as exc:
-        text = str(exc)
-        for start, reason in _REFUSALS:
-            if text.startswith(start):
-                return False, None, reason
-        return False, None, None
+        return False, None, glance_internals.refusal_reason(exc)
     except Exception as exc:
         # Fail closed: a check that cannot run allows nothing.
         LOG.warning('Glance import filtering failed on %s: %s',

@@ -9,12 +9,14 @@ learns about an image they could not see through the API.
 import time
 import uuid
 
+from keystoneauth1.access import service_catalog
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 
 from glance_import_ext.common import errors
 from glance_import_ext.common import options
+from glance_import_ext import glance_internals
 
 RETRIABLE_STATUS = (500, 502, 503, 504)
 # Keystone's column for region ids.
@@ -84,24 +86,49 @@ class SourceImage:
 def image_endpoint(catalog, region, interface='public'):
     """The image service URL of ``region`` in a service catalog.
 
-    Accepts the v2-style catalog keystonemiddleware hands Glance
-    (``publicURL``...) and the v3 style (``interface``/``url``).
+    Looked up by keystoneauth's service catalog, in the v2 form
+    keystonemiddleware hands Glance (``publicURL``...) or the v3 form
+    (``interface``/``url``). The region matches whatever its case, as
+    Glance's own glance-download finds it.
     """
-    for service in catalog or ():
-        if service.get('type') != 'image':
-            continue
-        for endpoint in service.get('endpoints', ()):
-            where = endpoint.get('region') or endpoint.get('region_id') or ''
-            if where.lower() != region.lower():
-                continue
-            url = endpoint.get('%sURL' % interface)
-            if not url and endpoint.get('interface') == interface:
-                url = endpoint.get('url')
-            if url:
-                return url.rstrip('/')
-    raise SourceError('region %s has no %s image endpoint in your service '
-                      'catalog; check the region name and interface' % (
-                          errors.clip(region), errors.clip(interface)))
+    try:
+        if not (isinstance(region, str) and region and
+                isinstance(interface, str) and interface):
+            raise ks_exceptions.EndpointNotFound()
+        found = _service_catalog(catalog)
+        url = found.url_for(service_type='image', interface=interface,
+                            region_name=_listed_region(found, region))
+    except (ks_exceptions.EndpointNotFound, ks_exceptions.EmptyCatalog,
+            KeyError, TypeError, AttributeError):
+        # The last three: a catalog entry keystoneauth cannot read.
+        raise SourceError('region %s has no %s image endpoint in your '
+                          'service catalog; check the region name and '
+                          'interface' % (errors.clip(region),
+                                         errors.clip(interface)))
+    return url.rstrip('/')
+
+
+def _service_catalog(catalog):
+    """keystoneauth's view of ``catalog``: v3 if its endpoints say so."""
+    catalog = [service for service in catalog or ()
+               if isinstance(service, dict)]
+    v3 = any(isinstance(endpoint, dict) and 'interface' in endpoint
+             for service in catalog
+             for endpoint in service.get('endpoints') or ())
+    if v3:
+        return service_catalog.ServiceCatalogV3(catalog)
+    return service_catalog.ServiceCatalogV2(catalog)
+
+
+def _listed_region(found, region):
+    # keystoneauth compares region names exactly; Glance's glance-download
+    # (get_glance_endpoint) ignores their case. The catalog's own spelling
+    # of ``region``, if it lists it in any case.
+    wanted = region.lower()
+    for data in found.get_endpoint_data_list(service_type='image'):
+        if data.region_name and data.region_name.lower() == wanted:
+            return data.region_name
+    return region
 
 
 def read_remote_image(context, region, image_id, interface='public'):
@@ -169,7 +196,7 @@ def retry_delay(resp, attempt):
 
 def read_local_image(image_repo, image_id):
     """A local image, read through the caller's own image repository."""
-    from glance.common import exception
+    exception = glance_internals.exceptions
     try:
         image = image_repo.get(image_id)
     except (exception.NotFound, exception.Forbidden):

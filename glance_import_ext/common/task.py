@@ -26,10 +26,11 @@ from glance_import_ext.common import hashing
 from glance_import_ext.common import heartbeat
 from glance_import_ext.common import records
 from glance_import_ext.common import staging
+from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 
-RESERVED_PREFIX = 'os_glance_'
+RESERVED_PREFIX = glance_internals.RESERVED_PREFIX
 ATTRIBUTES = ('disk_format', 'container_format')
 _ABSENT = object()
 # Which wrapper a journal entry was changed through.
@@ -64,8 +65,7 @@ class ImageTask(task.Task):
         except errors.ImportFailed:
             raise
         except Exception as exc:
-            from glance.common import exception
-            if isinstance(exc, exception.TaskAbortedError):
+            if isinstance(exc, glance_internals.exceptions.TaskAbortedError):
                 raise  # lost the lock: Glance handles this itself
             LOG.exception('%s failed on image %s', self.name,
                           self.plugin.image_id)
@@ -207,7 +207,7 @@ class ImageTask(task.Task):
         return unrestored
 
     def _undo_door(self, door, entries):
-        from glance.common import exception
+        exception = glance_internals.exceptions
         wrapper = (self.plugin.library_wrapper if door == LIBRARY
                    else self.plugin.action_wrapper)
         failed = {}
@@ -269,7 +269,7 @@ def reseal(action, journal=None):
 
 def _refusal(exc):
     """Why Glance refused a property change, in an operator's words."""
-    from glance.common import exception
+    exception = glance_internals.exceptions
     if isinstance(exc, (exception.ReservedProperty, exception.Forbidden)):
         return 'not allowed by property protections'
     return '%s: %s' % (type(exc).__name__, errors.bounded(exc, 120))
@@ -299,4 +299,4 @@ def add_note(flow_failures, note):
 def _tags(action):
     # Glance's _ImportActions offers no tag operations; the image it wraps
     # is saved with its tags by the same ImportActionWrapper.__exit__.
-    return action._image.tags
+    return glance_internals.wrapped_image(action).tags

@@ -4,25 +4,18 @@ import time
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
-from oslo_config import cfg
 import requests
 from urllib3 import exceptions as urllib3_exceptions
 
+from glance_import_ext import glance_internals
+
 # Glance's hidden property naming the worker that holds staged data.
-STAGE_HOST = 'os_glance_stage_host'
+STAGE_HOST = glance_internals.STAGE_HOST
 
 
 def this_worker():
     """This worker's own URL, as Glance announces it to its peers."""
-    conf = cfg.CONF
-    for name in ('worker_self_reference_url', 'public_endpoint'):
-        try:
-            url = getattr(conf, name)
-        except cfg.NoSuchOptError:
-            continue
-        if url:
-            return url
-    return None
+    return glance_internals.worker_url()
 
 
 def answers(url, timeout=3.0):

@@ -36,6 +36,7 @@ import webob
 import webob.dec
 
 from glance_import_ext.common import workers
+from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 IMPORT_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/import/?$')
@@ -62,7 +63,7 @@ class StageHostCheck:
     def __call__(self, req):
         match = IMPORT_PATH.match(req.path_info)
         # Glance's ContextMiddleware sets req.context (a webob ad hoc attr).
-        context = getattr(req, 'context', None)
+        context = glance_internals.request_context(req)
         if (req.method != 'POST' or not match or context is None or
                 _import_method(req) != 'glance-direct'):
             return req.get_response(self.app)  # Glance proxies no other
@@ -88,10 +89,9 @@ class StageHostCheck:
 
     @staticmethod
     def _stage_host(context, image_id):
-        from glance.common import exception
-        import glance.db
+        exception = glance_internals.exceptions
         try:
-            image = glance.db.get_api().image_get(context, image_id)
+            image = glance_internals.db_api().image_get(context, image_id)
         except (exception.NotFound, exception.Forbidden):
             return None  # Glance gives the caller its own answer
         for prop in image.get('properties', ()):
@@ -114,18 +114,12 @@ class StageHostCheck:
 
     @staticmethod
     def _may_import(context, image_id, host):
-        from glance.api.v2 import policy as api_policy
-        import glance.db
         try:
-            image = glance.db.ImageRepo(context, glance.db.get_api()).get(
-                image_id)
+            image = glance_internals.image_repo(context).get(image_id)
             if (image.status != 'uploading' or
                     image.extra_properties.get(workers.STAGE_HOST) != host):
                 return False
-            return api_policy.ImageAPIPolicy(
-                context, image,
-                enforcer=getattr(context, 'policy_enforcer', None)).check(
-                    'modify_image')
+            return glance_internals.may_modify_image(context, image)
         except Exception as exc:  # any doubt: Glance's answer stands
             LOG.debug('Import of image %s: not checking its staging '
                       'worker: %s', image_id, type(exc).__name__)

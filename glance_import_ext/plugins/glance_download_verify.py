@@ -25,6 +25,7 @@ from glance_import_ext.common import hashing
 from glance_import_ext.common import plugin
 from glance_import_ext.common import source
 from glance_import_ext.common import staging
+from glance_import_ext import glance_internals
 
 NAME = 'glance_download_verify'
 VERIFIED = 'import_ext_download_verified'
@@ -88,15 +89,8 @@ def _tasks(p):
     # so that one pass also serves the other verifying plugins.
     # The task holds the import's shared digests for as long as it lives.
     verify.digests = hashing.for_import(p.task_id)
-    verify.digests.want(['md5', _glance_hashing_algorithm()])
+    verify.digests.want(['md5', glance_internals.hashing_algorithm()])
     return [verify]
-
-
-def _glance_hashing_algorithm():
-    try:
-        return cfg.CONF.hashing_algorithm
-    except cfg.NoSuchOptError:
-        return 'sha512'
 
 
 def get_flow(**kwargs):

@@ -40,6 +40,7 @@ from glance_import_ext.common import plugin
 from glance_import_ext.common import records
 from glance_import_ext.common import source
 from glance_import_ext.common import task
+from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 NAME = 'metadata_copy'
@@ -48,7 +49,7 @@ SOURCE_IMAGE = 'import_ext_metadata_source_image'
 SOURCE_REGION = 'import_ext_metadata_source_region'
 COPIED = 'import_ext_metadata_copied'
 SKIPPED = 'import_ext_metadata_skipped'
-RESERVED = 'os_glance_'
+RESERVED = glance_internals.RESERVED_PREFIX
 METHODS = ('glance-direct', 'web-download', 'glance-download')
 
 metadata_copy_opts = [
@@ -87,7 +88,7 @@ def check_prefixes(conf):
                     'option [%s] %s has an empty prefix; remove it (an empty '
                     'prefix matches every key)' % (NAME, opt))
             if (opt == 'extra_properties_prefixes' and
-                    prefix.startswith('os_glance')):
+                    prefix.startswith(glance_internals.GLANCE_NAMESPACE)):
                 raise errors.ConfigError(
                     'option [%s] %s has %r: keys under %s are reserved by '
                     'Glance and never copied' % (NAME, opt, prefix, RESERVED))

@@ -5,6 +5,7 @@ import datetime
 import fixtures
 from glance.common import exception
 from glance import domain
+from keystoneauth1.access import service_catalog
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import requests
@@ -138,6 +139,47 @@ class TestImageEndpoint(testtools.TestCase):
     def test_no_catalog(self):
         self.assertNoEndpoint(None, 'RegionTwo')
         self.assertNoEndpoint([], 'RegionTwo')
+
+    def test_region_that_is_not_text(self):
+        self.assertNoEndpoint(V2_CATALOG, None)
+        self.assertNoEndpoint(V2_CATALOG, '')
+        self.assertNoEndpoint(V2_CATALOG, ['RegionTwo'])
+
+    def test_interface_that_is_not_text(self):
+        # keystoneauth would take a list as interfaces by preference; the
+        # import request names one.
+        self.assertNoEndpoint(V2_CATALOG, 'RegionTwo', ['admin', 'public'])
+        self.assertNoEndpoint(V2_CATALOG, 'RegionTwo', '')
+
+    def test_interface_in_the_other_catalogs_spelling(self):
+        self.assertEqual(INTERNAL, source.image_endpoint(
+            V2_CATALOG, 'RegionTwo', 'internalURL'))
+        self.assertEqual(INTERNAL, source.image_endpoint(
+            V3_CATALOG, 'RegionTwo', 'internalURL'))
+
+    def test_unreadable_catalog_entry(self):
+        catalog = [{'type': 'image', 'endpoints': [
+            {'interface': 'public', 'region_id': 'RegionTwo'}]}]
+        self.assertNoEndpoint(catalog, 'RegionTwo')
+
+    def test_message_shows_long_values_cut(self):
+        exc = self.assertRaises(source.SourceError, source.image_endpoint,
+                                V2_CATALOG, 'R' * 500)
+        self.assertIn('(500 characters)', str(exc))
+        self.assertLess(len(str(exc)), 300)
+
+    def test_looked_up_by_keystoneauth(self):
+        for catalog, kind in ((V2_CATALOG, service_catalog.ServiceCatalogV2),
+                              (V3_CATALOG, service_catalog.ServiceCatalogV3)):
+            url_for = self.useFixture(fixtures.MockPatchObject(
+                kind, 'url_for', return_value=PUBLIC + '/')).mock
+            self.assertEqual(PUBLIC, source.image_endpoint(
+                catalog, 'regiontwo', 'internal'))
+            # The region as the catalog spells it: keystoneauth compares
+            # exactly, Glance's glance-download whatever the case.
+            url_for.assert_called_once_with(service_type='image',
+                                            interface='internal',
+                                            region_name='RegionTwo')
 
 
 class TestReadRemoteImage(testtools.TestCase):

@@ -1,0 +1,445 @@
+"""Every Glance internal the library relies on, and where it was verified.
+
+Glance offers import plugins no API: a plugin gets Glance's own objects and
+must know their shape. This module is the one place that knows it. Nothing
+else in ``glance_import_ext`` imports ``glance``; every other module uses
+the names below. When a Glance release changes one of these, this is the
+file to change, and ``VERIFIED`` (at the end) says what was checked where.
+
+Releases (the project's functional tests pass on each, through the release
+matrix, ``tox -e functional-glanceNN``): 28.2.0, 29.2.1, 30.2.0, 31.1.0,
+32.0.0, 33.0.0. "Source" below means the item was read in that release's
+published source; "matrix" means it is exercised by the functional tests
+of that release only.
+
+Every ``glance`` import is inside a function: this module, like the
+modules that use it, imports where Glance is not installed
+(oslo-config-generator, docs, the remote fetch's unit tests). And the
+tests' patches of Glance's own names (``glance.db.get_api``...) reach the
+library, since each name is looked up when it is used.
+
+Sections:
+
+1. Glance's reserved image properties (``os_glance_*``) and stores.
+2. The ``get_flow`` keyword arguments (``FlowArguments``).
+3. The ``ImportActionWrapper`` and its private ``_image``.
+4. Glance's exceptions (``exceptions``, ``upload_failure_base``).
+5. The database: repositories, the DB API, the SQLAlchemy models and
+   sessions of the admin command.
+6. Policy, the request context and the paste pipeline.
+7. Glance's options the library reads.
+8. Glance's import filtering of URLs (``import_filter``).
+"""
+
+import contextlib
+
+from oslo_config import cfg
+
+RELEASES = ('28.2.0', '29.2.1', '30.2.0', '31.1.0', '32.0.0', '33.0.0')
+_EVERY = 'source of 28.2.0, 29.2.1, 30.2.0, 31.1.0, 32.0.0, 33.0.0'
+
+
+# -- 1. Reserved image properties and stores ---------------------------------
+# glance/api/common.py GLANCE_RESERVED_NS: users may not write keys starting
+# with it, and _ImportActions.set_image_extra_properties drops them.
+GLANCE_NAMESPACE = 'os_glance'
+# The keys Glance itself writes start with this.
+RESERVED_PREFIX = GLANCE_NAMESPACE + '_'
+# The import lock: the id of the task that holds the image
+# (ImportActionWrapper.assert_task_lock / drop_lock_for_task).
+IMPORT_LOCK = 'os_glance_import_task'
+# The worker that staged the data (glance/api/v2/image_data.py stage());
+# get_flow removes it once the flow is built.
+STAGE_HOST = 'os_glance_stage_host'
+# _ImportActions.IMPORTING_STORES_KEY.
+IMPORTING_TO_STORES = 'os_glance_importing_to_stores'
+# The reserved stores glance-api registers with multiple backends
+# (glance/common/wsgi_app.py RESERVED_STORES, and glance/common/wsgi.py on
+# 28.2.0-32.0.0).
+STAGING_STORE = 'os_glance_staging_store'
+TASKS_STORE = 'os_glance_tasks_store'
+RESERVED_STORES = {STAGING_STORE: 'file', TASKS_STORE: 'file'}
+# The task type of an interoperable import (glance/api/v2/images.py).
+IMPORT_TASK_TYPE = 'api_image_import'
+
+
+# -- 2. get_flow keyword arguments -------------------------------------------
+class FlowArguments:
+    """What Glance passes to a plugin's ``get_flow(**kwargs)``.
+
+    glance/async_/taskflow_executor.py builds them (``task_id``,
+    ``task_type``, ``context``, ``task_repo``, ``image_repo``,
+    ``backend``, ``admin_repo`` when there is one, ``image_id``,
+    ``import_req``); api_image_import.get_flow adds ``action_wrapper``
+    and hands them to every plugin (async_/flows/plugins
+    get_import_plugins, stevedore's ``invoke_kwds``).
+    """
+
+    REQUIRED = ('task_id', 'image_id', 'action_wrapper', 'task_repo',
+                'image_repo')
+
+    def __init__(self, kwargs):
+        self.missing = [k for k in self.REQUIRED if not kwargs.get(k)]
+        self.task_id = kwargs.get('task_id')
+        self.task_type = kwargs.get('task_type')
+        self.image_id = kwargs.get('image_id')
+        self.context = kwargs.get('context')
+        # The import request's body: {'method': {'name': ...}, ...}.
+        self.import_req = kwargs.get('import_req')
+        self.action_wrapper = kwargs.get('action_wrapper')
+        self.task_repo = kwargs.get('task_repo')
+        # The repo Glance's action wrapper uses: admin's if there is one.
+        self.admin_repo = kwargs.get('admin_repo')
+        # The caller's own view.
+        self.image_repo = kwargs.get('image_repo')
+        self.backends = kwargs.get('backend')
+
+
+# -- 3. The ImportActionWrapper ----------------------------------------------
+# What the library calls on Glance's wrapper (api_image_import
+# .ImportActionWrapper) and on the _ImportActions its ``with`` yields.
+WRAPPER_OPERATIONS = ('__enter__', '__exit__', 'assert_task_lock',
+                      'drop_lock_for_task')
+ACTION_OPERATIONS = ('image_id', 'image_status', 'image_locations',
+                     'image_disk_format', 'image_container_format',
+                     'image_extra_properties', 'set_image_attribute',
+                     'set_image_extra_properties', 'pop_extra_property',
+                     'remove_importing_stores')
+
+
+def import_action_wrapper(image_repo, image_id, task_id):
+    """Glance's ImportActionWrapper over ``image_repo``."""
+    from glance.async_.flows import api_image_import
+    return api_image_import.ImportActionWrapper(image_repo, image_id,
+                                                task_id)
+
+
+def wrapped_image(action):
+    """The domain image an _ImportActions changes (its private ``_image``).
+
+    _ImportActions offers no tag operations, and its
+    set_image_extra_properties drops ``os_glance_*`` keys; the image it
+    wraps is saved with its tags and every property by the same
+    ImportActionWrapper.__exit__.
+    """
+    return action._image
+
+
+# -- 4. Exceptions -----------------------------------------------------------
+class _Exceptions:
+    """glance.common.exception's classes the library catches, on first use."""
+
+    NAMES = ('UploadException', 'TaskAbortedError', 'NotFound',
+             'ImageNotFound', 'Forbidden', 'ReservedProperty')
+
+    def __getattr__(self, name):
+        if name not in self.NAMES:
+            raise AttributeError(name)
+        from glance.common import exception
+        return getattr(exception, name)
+
+
+exceptions = _Exceptions()
+
+
+def upload_failure_base():
+    """UploadException (whose text Glance copies into the task message).
+
+    A plain Exception where Glance is not installed (config generation,
+    docs).
+    """
+    try:
+        from glance.common.exception import UploadException
+    except ImportError:  # pragma: no cover - only outside Glance
+        return Exception
+    return UploadException
+
+
+# -- 5. The database ---------------------------------------------------------
+def db_api():
+    """glance.db.get_api(): image_get, task_get, task_update..."""
+    import glance.db
+    return glance.db.get_api()
+
+
+def image_repo(context):
+    """An ImageRepo with ``context``'s rights, without Glance's gateway.
+
+    No property protections or policy layer: the library's own door for
+    its records (see common/task.py). It sees only what ``context`` sees.
+    """
+    import glance.db
+    return glance.db.ImageRepo(context, glance.db.get_api())
+
+
+def admin_context():
+    import glance.context
+    return glance.context.get_admin_context()
+
+
+def sqlalchemy_api():
+    """glance.db.sqlalchemy.api: image_get, image_get_all, task_get."""
+    from glance.db.sqlalchemy import api
+    return api
+
+
+def sqlalchemy_models():
+    """glance.db.sqlalchemy.models: the tables the admin command reads.
+
+    Image, ImageProperty, ImageTag, ImageMember, ImageLocation, Task,
+    TaskInfo, and the columns named in cmd/stuck_imports.py.
+    """
+    from glance.db.sqlalchemy import models
+    return models
+
+
+@contextlib.contextmanager
+def read_session():
+    """A database session for reads, in Glance's engine."""
+    api = sqlalchemy_api()
+    if hasattr(api, 'session_for_read'):        # 31.1.0 and later
+        with api.session_for_read() as session:
+            yield session
+        return
+    session = api.get_session()                 # 28.2.0 - 30.2.0
+    with session.begin():
+        yield session
+
+
+@contextlib.contextmanager
+def write_session():
+    """A database session whose changes commit together, or not at all."""
+    api = sqlalchemy_api()
+    if hasattr(api, 'session_for_write'):       # 31.1.0 and later
+        with api.session_for_write() as session:
+            yield session
+        return
+    session = api.get_session()                 # 28.2.0 - 30.2.0
+    with session.begin():
+        yield session
+
+
+# -- 6. Policy, request context, paste pipeline ------------------------------
+# Glance's paste filter that sets ``req.context`` (a glance.context
+# .RequestContext with service_catalog, auth_token, policy_enforcer), as
+# named in glance-api-paste.ini's ``[composite:api]`` pipelines
+# (``keystone = ... authtoken context rootapp``).
+CONTEXT_FILTER = 'context'
+# keystonemiddleware's group. Glance 28.2.0-32.0.0 read its
+# ``identity_uri`` when proxying an import to the staging worker
+# (glance.context.get_ksa_client); 33.0.0 does not.
+AUTHTOKEN_GROUP = 'keystone_authtoken'
+
+
+def request_context(req):
+    """The RequestContext Glance's ``context`` filter put on ``req``."""
+    return getattr(req, 'context', None)
+
+
+def may_modify_image(context, image):
+    """Glance's ``modify_image`` policy for ``context`` on ``image``.
+
+    Raises Glance's Forbidden or NotFound when refused, as Glance does.
+    """
+    from glance.api.v2 import policy as api_policy
+    return api_policy.ImageAPIPolicy(
+        context, image,
+        enforcer=getattr(context, 'policy_enforcer', None)).check(
+            'modify_image')
+
+
+# -- 7. Glance's options -----------------------------------------------------
+IMPORT_PLUGINS_GROUP = 'image_import_opts'          # image_import_plugins
+GLANCE_DOWNLOAD_GROUP = 'glance_download_properties'  # extra_properties
+IMPORT_FILTERING_GROUP = 'import_filtering_opts'
+
+
+def image_import_plugins(conf=None):
+    """``[image_import_opts] image_import_plugins``; [] if not registered."""
+    conf = cfg.CONF if conf is None else conf
+    try:
+        return list(conf[IMPORT_PLUGINS_GROUP].image_import_plugins)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return []
+
+
+def glance_download_copied_prefixes(conf=None):
+    """What Glance's glance-download metadata step copies (a tuple).
+
+    ``[glance_download_properties] extra_properties``; () if not
+    registered.
+    """
+    conf = cfg.CONF if conf is None else conf
+    try:
+        return tuple(conf[GLANCE_DOWNLOAD_GROUP].extra_properties)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return ()
+
+
+def hashing_algorithm(conf=None):
+    """``[DEFAULT] hashing_algorithm`` (os_hash_algo); sha512 if absent."""
+    conf = cfg.CONF if conf is None else conf
+    try:
+        return conf.hashing_algorithm
+    except cfg.NoSuchOptError:
+        return 'sha512'
+
+
+def worker_url(conf=None):
+    """This worker's URL as Glance announces it to its peers, or None.
+
+    ``worker_self_reference_url`` (written to os_glance_stage_host), else
+    ``public_endpoint``.
+    """
+    conf = cfg.CONF if conf is None else conf
+    for name in ('worker_self_reference_url', 'public_endpoint'):
+        try:
+            url = getattr(conf, name)
+        except cfg.NoSuchOptError:
+            continue
+        if url:
+            return url
+    return None
+
+
+def staging_dir(conf=None):
+    """The directory this worker stages data in, or None.
+
+    ``[os_glance_staging_store] filesystem_store_datadir`` with
+    ``enabled_backends``, else the ``node_staging_uri`` file URI.
+    Raises cfg.Error or ValueError for an invalid option.
+    """
+    conf = cfg.CONF if conf is None else conf
+    if conf.enabled_backends:
+        return conf[STAGING_STORE].filesystem_store_datadir or None
+    uri = conf.node_staging_uri or ''
+    if not uri.startswith('file://'):
+        return None
+    return uri[len('file://'):] or None
+
+
+def register_glance_options(conf=None):
+    """Register Glance's options as glance-api has them (admin command).
+
+    Glance registers its options as its modules are imported:
+    glance.common.config (worker_self_reference_url, node_staging_uri,
+    hashing_algorithm; enabled_backends from 32.0.0), the SQLAlchemy API
+    (database; it imports glance.common.wsgi, which has enabled_backends
+    on 28.2.0-31.1.0), glance.api.versions (public_endpoint).
+    """
+    conf = cfg.CONF if conf is None else conf
+    import glance.common.config  # noqa: F401
+    import glance.db.sqlalchemy.api  # noqa: F401
+    try:
+        conf.import_opt('public_endpoint', 'glance.api.versions')
+    except (ImportError, cfg.Error):
+        pass
+
+
+def register_staging_store_options(conf=None):
+    """Register the reserved stores' options, with ``enabled_backends``.
+
+    As glance-api does: glance_store.register_store_opts with Glance's
+    RESERVED_STORES.
+    """
+    conf = cfg.CONF if conf is None else conf
+    if conf.enabled_backends:
+        import glance_store
+        glance_store.register_store_opts(
+            conf, reserved_stores=dict(RESERVED_STORES))
+
+
+# -- 8. Import filtering -----------------------------------------------------
+# What get_validated_address's ValueError says (its text starts with one of
+# these, glance/common/utils.py) -> what it means.
+REFUSALS = (
+    ('scheme not allowed', 'its scheme is not allowed'),
+    ('host not allowed', 'its host is not allowed'),
+    ('invalid external host', 'its host is not allowed'),
+    ('port not allowed', 'its port is not allowed'),
+    ('failed to resolve', 'its host name does not resolve'),
+    ('no allowed addresses',
+     'its host resolves only to loopback, link-local or refused '
+     'addresses'),
+)
+
+
+def import_filter(url):
+    """Glance's ``[import_filtering_opts]`` check of ``url``.
+
+    :returns: (allowed, addresses): the addresses to connect to, or None
+        where the release only says yes or no (connect by name).
+    :raises ValueError: Glance refused it (``refusal_reason`` says why);
+        any other exception: the check could not run.
+    """
+    # Importing it registers the import_filtering_opts options.
+    from glance.common import utils as glance_utils
+    get_address = getattr(glance_utils, 'get_validated_address', None)
+    if callable(get_address):        # 33.0.0
+        addresses = list(dict.fromkeys(get_address(url)))
+        return bool(addresses), addresses
+    check = getattr(glance_utils, 'validate_uri', None)
+    if not callable(check):          # 28.2.0 - 32.0.0
+        check = glance_utils.validate_import_uri
+    return bool(check(url)), None
+
+
+def refusal_reason(exc):
+    """What Glance's refusal ``exc`` means, or None if it does not say."""
+    text = str(exc)
+    for start, reason in REFUSALS:
+        if text.startswith(start):
+            return reason
+    return None
+
+
+# -- What was verified where -------------------------------------------------
+# name -> where it was checked. Everything here is also exercised by the
+# functional tests on every release of the matrix.
+VERIFIED = {
+    'GLANCE_NAMESPACE': _EVERY,
+    'RESERVED_PREFIX': _EVERY,
+    'IMPORT_LOCK': _EVERY,
+    'STAGE_HOST': _EVERY,
+    'IMPORTING_TO_STORES': _EVERY,
+    'STAGING_STORE': _EVERY,
+    'TASKS_STORE': _EVERY,
+    'RESERVED_STORES': _EVERY,
+    'IMPORT_TASK_TYPE': _EVERY,
+    'FlowArguments': _EVERY + ' (taskflow_executor kwds, get_flow)',
+    'WRAPPER_OPERATIONS': _EVERY,
+    'ACTION_OPERATIONS': _EVERY + ' (_ImportActions identical)',
+    'import_action_wrapper': _EVERY,
+    'wrapped_image': _EVERY + ' (_ImportActions._image)',
+    'exceptions': _EVERY,
+    'upload_failure_base': _EVERY,
+    'db_api': _EVERY,
+    'image_repo': _EVERY + ' (ImageRepo(context, db_api))',
+    'admin_context': _EVERY,
+    'sqlalchemy_api': _EVERY + ' (image_get, image_get_all, task_get)',
+    'sqlalchemy_models': _EVERY + ' (the seven models)',
+    'read_session': 'source: session_for_read from 31.1.0, get_session() '
+                    'on 28.2.0-30.2.0',
+    'write_session': 'source: session_for_write from 31.1.0, get_session() '
+                     'on 28.2.0-30.2.0',
+    'CONTEXT_FILTER': _EVERY + ' (glance-api-paste.ini identical)',
+    'AUTHTOKEN_GROUP': 'source: get_ksa_client reads identity_uri on '
+                       '28.2.0-32.0.0, not on 33.0.0',
+    'request_context': _EVERY + ' (ContextMiddleware sets req.context)',
+    'may_modify_image': _EVERY + ' (ImageAPIPolicy(context, image, '
+                                 'enforcer).check)',
+    'IMPORT_PLUGINS_GROUP': _EVERY,
+    'GLANCE_DOWNLOAD_GROUP': _EVERY,
+    'IMPORT_FILTERING_GROUP': _EVERY,
+    'image_import_plugins': _EVERY,
+    'glance_download_copied_prefixes': _EVERY,
+    'hashing_algorithm': _EVERY,
+    'worker_url': _EVERY,
+    'staging_dir': _EVERY,
+    'register_glance_options': _EVERY + ' (where each option lives)',
+    'register_staging_store_options': _EVERY,
+    'import_filter': 'source: get_validated_address on 33.0.0, '
+                     'validate_import_uri on 28.2.0-32.0.0',
+    'REFUSALS': 'source of 33.0.0 (get_validated_address only)',
+    'refusal_reason': 'source of 33.0.0 (get_validated_address only)',
+}

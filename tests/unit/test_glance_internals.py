@@ -1,0 +1,252 @@
+"""The seam to Glance: against the installed Glance, and the one door."""
+
+import inspect
+import os
+import re
+import subprocess
+import sys
+from unittest import mock
+
+import fixtures
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+import testtools
+
+from glance.api import common as api_common
+from glance.async_.flows import api_image_import
+from glance.async_ import taskflow_executor
+from glance.common import exception
+from glance.common import wsgi_app
+from glance.db.sqlalchemy import api as sa_api
+
+import glance_import_ext
+from glance_import_ext import glance_internals as gi
+
+PACKAGE = os.path.dirname(glance_import_ext.__file__)
+SEAM = os.path.join(PACKAGE, 'glance_internals.py')
+GLANCE_IMPORT = re.compile(r'^\s*(import glance\b|from glance\b(?!_))', re.M)
+
+
+class TestOneDoor(testtools.TestCase):
+
+    def test_nothing_else_imports_glance(self):
+        offenders = []
+        for where, _, names in os.walk(PACKAGE):
+            for name in names:
+                path = os.path.join(where, name)
+                if not name.endswith('.py') or path == SEAM:
+                    continue
+                with open(path) as f:
+                    if GLANCE_IMPORT.search(f.read()):
+                        offenders.append(os.path.relpath(path, PACKAGE))
+        self.assertEqual([], offenders)
+
+    def test_imports_without_glance(self):
+        code = ('import sys; sys.modules["glance"] = None; '
+                'from glance_import_ext import glance_internals, opts; '
+                'from glance_import_ext.common import errors, manifests, '
+                'openpgp, remote; '
+                'print(glance_internals.upload_failure_base().__name__, '
+                'len(opts.list_opts()))')
+        out = subprocess.check_output([sys.executable, '-c', code],
+                                      cwd=os.getcwd())
+        self.assertEqual(b'Exception 5\n', out)
+
+    def test_every_name_says_where_it_was_verified(self):
+        public = {name for name, value in vars(gi).items()
+                  if not name.startswith('_') and
+                  not inspect.ismodule(value) and
+                  name not in ('RELEASES', 'VERIFIED')}
+        self.assertEqual(sorted(public), sorted(gi.VERIFIED))
+        for name, where in gi.VERIFIED.items():
+            self.assertTrue(any(r in where for r in gi.RELEASES), name)
+
+
+class TestAgainstInstalledGlance(testtools.TestCase):
+    """What the seam states holds for the Glance installed here."""
+
+    def test_reserved_names(self):
+        self.assertEqual(api_common.GLANCE_RESERVED_NS, gi.GLANCE_NAMESPACE)
+        self.assertEqual(api_image_import._ImportActions.IMPORTING_STORES_KEY,
+                         gi.IMPORTING_TO_STORES)
+        self.assertEqual(wsgi_app.RESERVED_STORES, gi.RESERVED_STORES)
+        source = inspect.getsource(api_image_import)
+        self.assertIn("'%s'" % gi.IMPORT_LOCK, source)
+        self.assertIn("'%s'" % gi.STAGE_HOST, source)
+
+    def test_flow_arguments(self):
+        source = inspect.getsource(taskflow_executor)
+        passed = gi.FlowArguments.REQUIRED + (
+            'task_type', 'context', 'import_req', 'backend', 'admin_repo')
+        for key in passed:
+            if key != 'action_wrapper':
+                self.assertIn("'%s'" % key, source)
+        self.assertIn("kwargs['action_wrapper'] = action_wrapper",
+                      inspect.getsource(api_image_import.get_flow))
+
+    def test_flow_arguments_read(self):
+        args = gi.FlowArguments({'task_id': 't', 'image_repo': 'user',
+                                 'admin_repo': 'admin', 'backend': ['s']})
+        self.assertEqual(['image_id', 'action_wrapper', 'task_repo'],
+                         args.missing)
+        self.assertEqual(('admin', 'user', ['s']),
+                         (args.admin_repo, args.image_repo, args.backends))
+
+    def test_wrapper_and_actions(self):
+        for name in gi.WRAPPER_OPERATIONS:
+            self.assertTrue(callable(getattr(
+                api_image_import.ImportActionWrapper, name)), name)
+        for name in gi.ACTION_OPERATIONS:
+            self.assertTrue(hasattr(api_image_import._ImportActions, name),
+                            name)
+        image = object()
+        self.assertIs(image, gi.wrapped_image(
+            api_image_import._ImportActions(image)))
+        wrapper = gi.import_action_wrapper('repo', 'image', 'task')
+        self.assertIsInstance(wrapper, api_image_import.ImportActionWrapper)
+
+    def test_exceptions(self):
+        for name in gi.exceptions.NAMES:
+            self.assertIs(getattr(exception, name),
+                          getattr(gi.exceptions, name))
+        self.assertRaises(AttributeError, getattr, gi.exceptions, 'Duplicate')
+        self.assertIs(exception.UploadException, gi.upload_failure_base())
+
+    def test_database(self):
+        for name in ('image_get', 'image_get_all', 'task_get', 'task_update'):
+            self.assertTrue(callable(getattr(sa_api, name)), name)
+        models = gi.sqlalchemy_models()
+        for name in ('Image', 'ImageProperty', 'ImageTag', 'ImageMember',
+                     'ImageLocation', 'Task', 'TaskInfo'):
+            self.assertTrue(hasattr(getattr(models, name), '__table__'))
+        self.assertTrue(gi.admin_context().is_admin)
+
+    def test_import_filter_refusals(self):
+        self.assertEqual('its port is not allowed', gi.refusal_reason(
+            ValueError('port not allowed for external URI: x')))
+        self.assertIsNone(gi.refusal_reason(ValueError('something else')))
+
+
+class FakeSession:
+
+    def __init__(self, log):
+        self.log = log
+
+    def begin(self):
+        session = self
+
+        class Transaction:
+            def __enter__(self):
+                session.log.append('begin')
+
+            def __exit__(self, *exc):
+                session.log.append('rollback' if exc[0] else 'commit')
+
+        return Transaction()
+
+
+class TestSessions(testtools.TestCase):
+    """session_for_read/write from 31.1.0; get_session() before."""
+
+    def _api(self, modern):
+        log = []
+        api = mock.Mock(spec=['session_for_read', 'session_for_write']
+                        if modern else ['get_session'])
+        if modern:
+            api.session_for_read.return_value.__enter__ = (
+                lambda s: log.append('read') or 'reader')
+            api.session_for_read.return_value.__exit__ = (
+                lambda s, *a: None)
+            api.session_for_write.return_value.__enter__ = (
+                lambda s: log.append('write') or 'writer')
+            api.session_for_write.return_value.__exit__ = (
+                lambda s, *a: None)
+        else:
+            api.get_session.side_effect = lambda: FakeSession(log)
+        self.useFixture(fixtures.MockPatchObject(
+            gi, 'sqlalchemy_api', return_value=api))
+        return log
+
+    def test_enginefacade_sessions(self):
+        log = self._api(modern=True)
+        with gi.read_session() as reader, gi.write_session() as writer:
+            self.assertEqual(('reader', 'writer'), (reader, writer))
+        self.assertEqual(['read', 'write'], log)
+
+    def test_legacy_sessions(self):
+        log = self._api(modern=False)
+        with gi.read_session() as session:
+            self.assertIsInstance(session, FakeSession)
+        with gi.write_session():
+            pass
+        self.assertEqual(['begin', 'commit'] * 2, log)
+
+    def test_legacy_write_rolls_back_on_error(self):
+        log = self._api(modern=False)
+
+        def fail():
+            with gi.write_session():
+                raise RuntimeError('changed')
+        self.assertRaises(RuntimeError, fail)
+        self.assertEqual(['begin', 'rollback'], log)
+
+
+class TestOptions(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf = cfg.ConfigOpts()
+        self.conf([], project='glance')
+        self.fixture = self.useFixture(config_fixture.Config(self.conf))
+
+    def test_unregistered_options_have_defaults(self):
+        self.assertEqual([], gi.image_import_plugins(self.conf))
+        self.assertEqual((), gi.glance_download_copied_prefixes(self.conf))
+        self.assertEqual('sha512', gi.hashing_algorithm(self.conf))
+        self.assertIsNone(gi.worker_url(self.conf))
+
+    def test_glance_options(self):
+        self.conf.register_opts([cfg.ListOpt('image_import_plugins')],
+                                group=gi.IMPORT_PLUGINS_GROUP)
+        self.conf.register_opts([cfg.ListOpt('extra_properties')],
+                                group=gi.GLANCE_DOWNLOAD_GROUP)
+        self.conf.register_opts([cfg.StrOpt('hashing_algorithm')])
+        self.fixture.config(image_import_plugins=['a', 'b'],
+                            group=gi.IMPORT_PLUGINS_GROUP)
+        self.fixture.config(extra_properties=['hw_'],
+                            group=gi.GLANCE_DOWNLOAD_GROUP)
+        self.fixture.config(hashing_algorithm='sha256')
+        self.assertEqual(['a', 'b'], gi.image_import_plugins(self.conf))
+        self.assertEqual(('hw_',),
+                         gi.glance_download_copied_prefixes(self.conf))
+        self.assertEqual('sha256', gi.hashing_algorithm(self.conf))
+
+    def _staging(self, backends=None, datadir=None, node_uri=None):
+        self.conf.register_opts([cfg.DictOpt('enabled_backends'),
+                                 cfg.StrOpt('node_staging_uri')])
+        self.conf.register_opts([cfg.StrOpt('filesystem_store_datadir')],
+                                group=gi.STAGING_STORE)
+        self.fixture.config(enabled_backends=backends,
+                            node_staging_uri=node_uri)
+        self.fixture.config(filesystem_store_datadir=datadir,
+                            group=gi.STAGING_STORE)
+        return gi.staging_dir(self.conf)
+
+    def test_staging_dir_with_backends(self):
+        self.assertEqual('/stage', self._staging({'a': 'file'}, '/stage',
+                                                 'file:///other'))
+
+    def test_staging_dir_without_backends(self):
+        self.assertEqual('/other', self._staging(None, '/stage',
+                                                 'file:///other'))
+        self.assertIsNone(self._staging(None, None, 'http://x'))
+        self.assertIsNone(self._staging(None, None, 'file://'))
+        self.assertIsNone(self._staging(None, None, None))
+
+    def test_staging_store_options_only_with_backends(self):
+        self.conf.register_opts([cfg.DictOpt('enabled_backends')])
+        gi.register_staging_store_options(self.conf)
+        self.assertNotIn(gi.STAGING_STORE, self.conf)
+        self.fixture.config(enabled_backends={'a': 'file'})
+        gi.register_staging_store_options(self.conf)
+        self.assertIn('filesystem_store_datadir', self.conf[gi.STAGING_STORE])
