@@ -1,6 +1,7 @@
-"""One glance-api 33 worker under uWSGI, configured like a real deployment."""
+"""One glance-api worker under uWSGI, configured like a real deployment."""
 
 import configparser
+import importlib.util
 import os
 import sys
 
@@ -20,7 +21,7 @@ IMPORT_METHODS = '[glance-direct,web-download,copy-image,glance-download]'
 
 UWSGI_INI = """[uwsgi]
 http-socket = 127.0.0.1:{port}
-module = glance.wsgi.api:application
+{wsgi_app}
 pythonpath = {repo_root}
 pythonpath = {extra_path}
 master = true
@@ -39,6 +40,26 @@ socket-timeout = 60
 add-header = Connection: close
 logto = {uwsgi_log}
 """
+
+
+def wsgi_app():
+    """The uWSGI line that loads glance-api's WSGI application.
+
+    Glance 30 and later have ``glance.wsgi.api:application``; Glance 28 and
+    29 ship pbr's ``glance-wsgi-api`` script instead (which Glance 32 and
+    later no longer ship).
+    """
+    try:
+        found = importlib.util.find_spec('glance.wsgi.api') is not None
+    except ImportError:  # no glance.wsgi package at all
+        found = False
+    if found:
+        return 'module = glance.wsgi.api:application'
+    script = os.path.join(BIN_DIR, 'glance-wsgi-api')
+    if os.path.exists(script):
+        return 'wsgi-file = %s' % script
+    raise process.ServiceFailed(
+        'this Glance has neither glance.wsgi.api nor %s' % script)
 
 
 def _ini(path, sections):
@@ -139,7 +160,8 @@ class GlanceAPI:
         self._write_paste()
         self._write_test_plugins()
         with open(os.path.join(self.conf_dir, 'uwsgi.ini'), 'w') as f:
-            f.write(UWSGI_INI.format(port=self.port, repo_root=REPO_ROOT,
+            f.write(UWSGI_INI.format(port=self.port, wsgi_app=wsgi_app(),
+                                     repo_root=REPO_ROOT,
                                      extra_path=self.extra_path,
                                      processes=self.processes,
                                      uwsgi_log=self.uwsgi_log))
