@@ -195,7 +195,10 @@ enable_service tempest
 enable_plugin glance-import-ext file://$REPO
 [[post-config|\$GLANCE_IMAGE_IMPORT_CONF]]
 [glance_import_ext]
-heartbeat_interval = 30"
+heartbeat_interval = 30
+[[post-config|\$GLANCE_API_PASTE_INI]]
+[filter:stage_host_check]
+retry_after = 10"
 expect_grep "stack.sh ran to the end" 'DRIVER DONE' $W/out
 expect "image_import_plugins" "$(iniget_py $W/$CONF/glance-image-import.conf image_import_opts image_import_plugins)" "$PLUGINS_DEFAULT"
 expect "paste flavor (devstack's)" "$(iniget_py $W/$CONF/glance-api.conf paste_deploy flavor)" "keystone+cachemanagement"
@@ -203,6 +206,7 @@ expect "pipeline keystone+cachemanagement" "$(iniget_py $W/$CONF/glance-api-past
 expect "other pipelines untouched" "$(iniget_py $W/$CONF/glance-api-paste.ini composite:api keystone)" "$(iniget_py $GLANCE_DIR/etc/glance-api-paste.ini composite:api keystone)"
 expect "filter section" "$(iniget_py $W/$CONF/glance-api-paste.ini filter:stage_host_check paste.filter_factory)" "$FACTORY"
 expect "enabled_import_methods untouched" "$(iniget_py $W/$CONF/glance-api.conf DEFAULT enabled_import_methods)" "<absent>"
+expect "post-config filter option" "$(iniget_py $W/$CONF/glance-api-paste.ini filter:stage_host_check retry_after)" "10"
 expect "post-config option kept" "$(iniget_py $W/$CONF/glance-image-import.conf glance_import_ext heartbeat_interval)" "30"
 expect "tempest import_image" "$(iniget_py $W/opt/tempest/etc/tempest.conf image-feature-enabled import_image)" "True"
 expect "tempest os_glance_reserved" "$(iniget_py $W/opt/tempest/etc/tempest.conf image-feature-enabled os_glance_reserved)" "True"
@@ -298,6 +302,13 @@ expect_grep "stack.sh ran to the end" 'DRIVER DONE' $W/out
 expect_grep "warns at extra, naming what is missing" 'WARNING.*image_import_plugins = \[image_conversion,checksum_verify\]: staging_owner,metadata_copy,glance_download_verify of GLANCE_IMPORT_EXT_PLUGINS' $W/out
 expect_grep "the console summary too" 'WARNING glance-import-ext: .*not enabled' $W/out
 show $W/$CONF/glance-image-import.conf image_import_opts
+
+run reordered "[[local|localrc]]
+enable_plugin glance-import-ext file://$REPO
+[[post-config|\$GLANCE_IMAGE_IMPORT_CONF]]
+[image_import_opts]
+image_import_plugins = [metadata_copy,staging_owner,glance_download_verify,checksum_verify]"
+expect_grep "warns: staging_owner not first" 'WARNING.*staging_owner is not first' $W/out
 
 # 6. local.conf post-config switches the paste flavor away from ours
 run flavor "[[local|localrc]]
