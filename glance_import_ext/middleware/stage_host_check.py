@@ -31,6 +31,7 @@ paste section README.rst shows (``retry_after``, ``probe_timeout``,
 
 import re
 
+from oslo_config import cfg
 from oslo_log import log as logging
 import webob
 import webob.dec
@@ -150,7 +151,40 @@ def _import_method(req):
         return None  # Glance answers a malformed body itself
 
 
+def register_identity_uri(conf=cfg.CONF):
+    """Let Glance 32 and older proxy an import under keystonemiddleware 13.
+
+    Glance up to 32 reads ``[keystone_authtoken] identity_uri`` when it
+    proxies a glance-direct import to the staging worker
+    (``glance.context.get_ksa_client``); keystonemiddleware 13 no longer
+    registers that option, so every proxied import answers 500
+    (``NoSuchOptError``). Glance uses the value only as the token
+    plugin's endpoint, which the proxy does not need (it calls the worker's
+    full URL). Registers the option, default None, when nothing else did;
+    returns whether it did.
+    """
+    try:  # keystonemiddleware's own options first, whichever it has
+        import keystonemiddleware.auth_token  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        conf['keystone_authtoken']['identity_uri']
+        return False
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, KeyError):
+        pass
+    conf.register_opt(cfg.StrOpt(
+        'identity_uri',
+        help='Registered by glance-import-ext for Glance 32 and older, '
+             'which read it when proxying an import; keystonemiddleware 13 '
+             'no longer has it.'), group='keystone_authtoken')
+    LOG.info('Registered [keystone_authtoken] identity_uri, which this '
+             'Glance reads when it proxies an import to the staging worker')
+    return True
+
+
 def filter_factory(global_conf, **local_conf):
+    register_identity_uri()
+
     def make(app):
         return StageHostCheck(app, **local_conf)
     return make
