@@ -163,9 +163,11 @@ def register_identity_uri(conf=cfg.CONF):
     full URL). Registers the option, default None, when nothing else did;
     returns whether it did.
     """
-    try:  # keystonemiddleware's own options first, whichever it has
-        import keystonemiddleware.auth_token  # noqa: F401
-    except ImportError:
+    from importlib import metadata
+    try:  # an older keystonemiddleware registers it itself
+        if int(metadata.version('keystonemiddleware').split('.')[0]) < 13:
+            return False
+    except (metadata.PackageNotFoundError, ValueError):
         pass
     try:
         conf['keystone_authtoken']['identity_uri']
