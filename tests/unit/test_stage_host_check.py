@@ -17,6 +17,7 @@ from unittest import mock
 
 import fixtures
 from glance.common import exception
+from oslo_config import cfg
 import testtools
 import webob
 import webob.dec
@@ -449,3 +450,36 @@ class TestFilterFactory(StageHostCheckTestBase):
         self.assertEqual('503 Service Unavailable', status)
         self.assertIn(('Retry-After', '7'), headers)
         self.assertIn(IMAGE_ID, json.loads(body)['error']['message'])
+
+
+class TestRegisterIdentityUri(testtools.TestCase):
+    """The workaround for Glance <= 32 under keystonemiddleware >= 13."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf = cfg.ConfigOpts()
+        self.conf([], project='test')
+
+    def version(self, value):
+        return mock.patch('importlib.metadata.version', return_value=value)
+
+    def test_registers_once_when_nothing_else_did(self):
+        with self.version('13.0.0'):
+            self.assertTrue(stage_host_check.register_identity_uri(self.conf))
+            self.assertFalse(
+                stage_host_check.register_identity_uri(self.conf))
+        self.assertIsNone(self.conf.keystone_authtoken.identity_uri)
+
+    def test_leaves_an_existing_option_alone(self):
+        self.conf.register_opt(cfg.StrOpt('identity_uri', default='x'),
+                               group='keystone_authtoken')
+        with self.version('13.0.0'):
+            self.assertFalse(
+                stage_host_check.register_identity_uri(self.conf))
+        self.assertEqual('x', self.conf.keystone_authtoken.identity_uri)
+
+    def test_older_keystonemiddleware_registers_it_itself(self):
+        with self.version('10.2.0'):
+            self.assertFalse(
+                stage_host_check.register_identity_uri(self.conf))
+        self.assertNotIn('keystone_authtoken', self.conf)
