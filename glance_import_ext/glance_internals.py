@@ -206,29 +206,26 @@ def sqlalchemy_models():
 
 
 @contextlib.contextmanager
+def _session(factory_name):
+    api = sqlalchemy_api()
+    factory = getattr(api, factory_name, None)
+    if factory is not None:                     # 31.1.0 and later
+        with factory() as session:
+            yield session
+        return
+    session = api.get_session()                 # 28.2.0 - 30.2.0
+    with session.begin():
+        yield session
+
+
 def read_session():
     """A database session for reads, in Glance's engine."""
-    api = sqlalchemy_api()
-    if hasattr(api, 'session_for_read'):        # 31.1.0 and later
-        with api.session_for_read() as session:
-            yield session
-        return
-    session = api.get_session()                 # 28.2.0 - 30.2.0
-    with session.begin():
-        yield session
+    return _session('session_for_read')
 
 
-@contextlib.contextmanager
 def write_session():
     """A database session whose changes commit together, or not at all."""
-    api = sqlalchemy_api()
-    if hasattr(api, 'session_for_write'):       # 31.1.0 and later
-        with api.session_for_write() as session:
-            yield session
-        return
-    session = api.get_session()                 # 28.2.0 - 30.2.0
-    with session.begin():
-        yield session
+    return _session('session_for_write')
 
 
 # -- 6. Policy, request context, paste pipeline ------------------------------
