@@ -44,6 +44,7 @@ Sections:
 """
 
 import contextlib
+import threading
 
 from oslo_config import cfg
 
@@ -142,7 +143,7 @@ class _Exceptions:
     """glance.common.exception's classes the library catches, on first use."""
 
     NAMES = ('UploadException', 'TaskAbortedError', 'NotFound',
-             'ImageNotFound', 'Forbidden', 'ReservedProperty')
+             'ImageNotFound', 'Forbidden', 'ReservedProperty', 'Conflict')
 
     def __getattr__(self, name):
         if name not in self.NAMES:
@@ -218,6 +219,44 @@ def _session(factory_name):
         yield session
 
 
+@contextlib.contextmanager
+def named_lock(name, timeout):
+    """Hold the database-wide lock ``name`` (at most 64 characters).
+
+    MySQL/MariaDB's GET_LOCK on a connection of Glance's engine: every
+    glance-api sharing the database, and the admin command, serialize on
+    it. Held until the block ends or the connection drops (a killed
+    process releases it). Other databases (SQLite in unit tests) have no
+    such lock: a lock of this process stands in.
+
+    :raises LockTimeout: not obtained within ``timeout`` seconds.
+    """
+    import sqlalchemy
+    engine = sqlalchemy_api().get_engine()
+    if engine.dialect.name != 'mysql':
+        with _PROCESS_LOCKS.setdefault(name, threading.Lock()):
+            yield
+        return
+    with engine.connect() as conn:
+        got = conn.execute(sqlalchemy.text('SELECT GET_LOCK(:n, :t)'),
+                           {'n': name, 't': timeout}).scalar()
+        if got != 1:
+            raise LockTimeout('lock %s not obtained within %ss' % (
+                name, timeout))
+        try:
+            yield
+        finally:
+            conn.execute(sqlalchemy.text('SELECT RELEASE_LOCK(:n)'),
+                         {'n': name})
+
+
+class LockTimeout(Exception):
+    """named_lock could not get its lock in time."""
+
+
+_PROCESS_LOCKS = {}
+
+
 def read_session():
     """A database session for reads, in Glance's engine."""
     return _session('session_for_read')
@@ -246,15 +285,21 @@ def request_context(req):
 
 
 def may_modify_image(context, image):
-    """Glance's ``modify_image`` policy for ``context`` on ``image``.
+    """Glance's ``modify_image`` policy for ``context`` on ``image``: bool."""
+    return check_image_policy(context, image, 'modify_image')
 
-    Raises Glance's Forbidden or NotFound when refused, as Glance does.
+
+def check_image_policy(context, image, rule):
+    """Glance's image policy check ``rule``: True if allowed.
+
+    ``rule`` names an ImageAPIPolicy method (modify_image,
+    deactivate_image...). ``image`` is a domain image (an ImageRepo's);
+    ImageAPIPolicy.check turns a refusal into False.
     """
     from glance.api.v2 import policy as api_policy
     return api_policy.ImageAPIPolicy(
         context, image,
-        enforcer=getattr(context, 'policy_enforcer', None)).check(
-            'modify_image')
+        enforcer=getattr(context, 'policy_enforcer', None)).check(rule)
 
 
 # -- 7. Glance's options -----------------------------------------------------
@@ -427,6 +472,9 @@ VERIFIED = {
     'admin_context': _EVERY,
     'sqlalchemy_api': _EVERY + ' (image_get, image_get_all, task_get)',
     'sqlalchemy_models': _EVERY + ' (the seven models)',
+    'named_lock': 'source: sqlalchemy api get_engine() on 28.2.0-33.0.0; '
+                  'GET_LOCK/RELEASE_LOCK of MySQL 5.7+ and MariaDB',
+    'LockTimeout': _EVERY + ' (named_lock raises it, not Glance)',
     'read_session': 'source: session_for_read from 31.1.0, get_session() '
                     'on 28.2.0-30.2.0',
     'write_session': 'source: session_for_write from 31.1.0, get_session() '
@@ -437,6 +485,8 @@ VERIFIED = {
     'request_context': _EVERY + ' (ContextMiddleware sets req.context)',
     'may_modify_image': _EVERY + ' (ImageAPIPolicy(context, image, '
                                  'enforcer).check)',
+    'check_image_policy': _EVERY + ' (ImageAPIPolicy.modify_image, '
+                                   'deactivate_image)',
     'IMPORT_PLUGINS_GROUP': _EVERY,
     'GLANCE_DOWNLOAD_GROUP': _EVERY,
     'IMPORT_FILTERING_GROUP': _EVERY,

@@ -17,6 +17,7 @@ import copy
 from glance_import_ext.common import options
 from glance_import_ext.plugins import checksum_verify
 from glance_import_ext.plugins import glance_download_verify
+from glance_import_ext.plugins import image_versions
 from glance_import_ext.plugins import manifest_verify
 from glance_import_ext.plugins import metadata_copy
 
@@ -31,4 +32,6 @@ def list_opts():
          copy.deepcopy(glance_download_verify.glance_download_verify_opts)),
         (manifest_verify.NAME,
          copy.deepcopy(manifest_verify.manifest_verify_opts)),
+        (image_versions.NAME,
+         copy.deepcopy(image_versions.image_versions_opts)),
     ]

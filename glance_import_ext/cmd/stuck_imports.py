@@ -64,6 +64,7 @@ from oslo_log import log as logging
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import records
+from glance_import_ext.common import versions
 from glance_import_ext.common import workers
 from glance_import_ext import glance_internals
 
@@ -200,17 +201,7 @@ def _age(now, then):
 
 
 # -- what an image's import is -------------------------------------------
-def task_facts(task):
-    """Where the import runs, as the library recorded it in the task."""
-    result = (task or {}).get('result')
-    if isinstance(result, str):
-        try:
-            result = json.loads(result)
-        except ValueError:
-            return None
-    facts = result.get(keepalive.RESULT_KEY) if isinstance(
-        result, dict) else None
-    return facts if isinstance(facts, dict) else None
+task_facts = keepalive.task_facts
 
 
 def task_method(task, facts=None):
@@ -1022,8 +1013,46 @@ def cmd_verify(db, args, out, here, now):
     return EXIT_OK
 
 
+def cmd_versions(db, args, out, here, now):
+    from glance_import_ext.plugins import image_versions
+    conf = cfg.CONF[image_versions.NAME]
+    report = Reporter(out)
+    repo = glance_internals.image_repo(db.context)
+    found = versions.stranded(db.context, repo, now=now)
+    if args.image:
+        found = [i for i in found if i.image_id in set(args.image)]
+    if not found:
+        report.say('No image version waits for its rotation.')
+        return EXIT_OK
+    verb = 'completed' if args.apply else 'would complete'
+    for image in found:
+        try:
+            rotations = versions.rotate(
+                db.context, image.image_id, conf.keep_versions,
+                conf.lock_timeout, now, apply=args.apply, check_rights=False)
+        except glance_internals.LockTimeout as exc:
+            report.say('Not touched: image %s: %s (an import of its lineage '
+                       'is rotating; run again)' % (image.image_id, exc))
+            continue
+        for rotation in rotations:
+            report.say('%s the rotation of image %s (lineage %s)' % (
+                verb, rotation.image.image_id,
+                rotation.lineage.describe()))
+            for change in (rotation.done if args.apply
+                           else rotation.changes):
+                line = '  %s image %s: %s' % (
+                    'changed' if args.apply else 'would change',
+                    change.image_id, change.describe())
+                report.say(line)
+                LOG.info('%s', line.strip())
+    if not args.apply:
+        report.say('Dry run: nothing changed. Add --apply to complete %d '
+                   'rotation(s).' % len(found))
+    return EXIT_OK
+
+
 COMMANDS = {'list': cmd_list, 'recover': cmd_recover, 'clean': cmd_clean,
-            'verify-records': cmd_verify}
+            'verify-records': cmd_verify, 'versions': cmd_versions}
 
 
 # -- command line ----------------------------------------------------------
@@ -1154,6 +1183,20 @@ def build_parser():
                      help='image ids (default: all active images)')
     ver.add_argument('--format', choices=('table', 'json'), default='table',
                      help='output format (default: table)')
+    vers = sub.add_parser(
+        'versions', help='complete image-version rotations a dead worker '
+                         'left undone',
+        description='Find active images whose image_versions rotation is '
+                    'pending although their import ended (the worker died '
+                    'between activation and rotation) and show the changes '
+                    'that complete it: other versions hidden and linked, '
+                    'old ones deactivated per [image_versions] '
+                    'keep_versions. With --apply, make them, with admin '
+                    'rights, under the lineage lock imports use.')
+    vers.add_argument('image', nargs='*',
+                      help='only these image ids (default: all)')
+    vers.add_argument('--apply', action='store_true',
+                      help='make the changes (default: dry run)')
     return parser
 
 

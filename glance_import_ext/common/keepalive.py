@@ -30,7 +30,9 @@ the import ends.
 """
 
 import datetime
+import json
 import threading
+import time
 
 from oslo_log import log as logging
 
@@ -60,6 +62,33 @@ def is_stale(status, updated_at, now, interval=None):
     return age > stale_after(interval)
 
 
+def task_facts(task):
+    """Where the import runs, as the library recorded it in ``task``.
+
+    :param task: a task as Glance's DB API returns it (``result`` a dict
+        or its JSON text).
+    """
+    result = (task or {}).get('result')
+    if isinstance(result, str):
+        try:
+            result = json.loads(result)
+        except ValueError:
+            return None
+    facts = result.get(RESULT_KEY) if isinstance(result, dict) else None
+    return facts if isinstance(facts, dict) else None
+
+
+def task_alive(task, now):
+    """True while ``task`` runs on a live worker (not ended, not stale)."""
+    if not task or task.get('status') != 'processing':
+        return False
+    facts = task_facts(task) or {}
+    interval = facts.get('interval')
+    interval = interval if isinstance(interval, int) and interval > 0 \
+        else None
+    return not is_stale(task['status'], task['updated_at'], now, interval)
+
+
 # The task's ``result`` carries where the import runs, while it runs:
 # {RESULT_KEY: {'worker': url, 'stage_host': url, 'method': name,
 #               'interval': heartbeat seconds}}.
@@ -73,14 +102,19 @@ class _Watched:
     def __init__(self, context, task_id):
         self.context = context
         self.task_id = task_id
+        self.touched = None   # monotonic time of the last update
+        # Called with the task's final status once it leaves processing.
+        self.when_done = []
 
 
 class TaskKeepalive:
     """The process's keepalive thread and the imports it watches."""
 
-    def __init__(self, db_api=None, interval=None):
+    def __init__(self, db_api=None, interval=None, done_poll=1.0):
         self._db_api = db_api
         self._interval = interval
+        # Seconds between looks at tasks someone waits on (when_done).
+        self.done_poll = done_poll
         self._watched = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -116,13 +150,37 @@ class TaskKeepalive:
                     daemon=True)
                 self._thread.start()
 
+    def when_done(self, task_id, callback, poll=None):
+        """Call ``callback(status)`` once ``task_id`` leaves processing.
+
+        For work that must follow the import's end (image versions): the
+        task is then looked at every ``poll`` seconds instead of every
+        heartbeat. The callback runs in a thread of its own; nothing
+        calls it if this process dies first (the caller records its
+        intent beforehand).
+        """
+        with self._lock:
+            item = self._watched.get(task_id)
+            if item is None:
+                raise KeyError('task %s is not watched' % task_id)
+            item.when_done.append(callback)
+            if poll:
+                self.done_poll = min(self.done_poll, poll)
+        self._wake.set()
+
     def watching(self):
         with self._lock:
             return sorted(self._watched)
 
+    def _period(self):
+        with self._lock:
+            waited_on = any(w.when_done for w in self._watched.values())
+        return min(self.interval, self.done_poll) if waited_on \
+            else self.interval
+
     def _run(self):
         while True:
-            self._wake.wait(self.interval)
+            self._wake.wait(self._period())
             self._wake.clear()
             if not self.tick():
                 with self._lock:
@@ -143,22 +201,44 @@ class TaskKeepalive:
                 LOG.warning('Could not update import task %s: %s',
                             item.task_id, type(exc).__name__)
                 keep = True
-            if not keep:
+            if keep is not True:
                 with self._lock:
                     self._watched.pop(item.task_id, None)
+                self._finished(item, keep)
         with self._lock:
             return bool(self._watched)
 
     def _touch(self, item):
+        """True while processing; else the task's status (None: gone)."""
         db_api = self.db_api()
+        # With a short poll (someone waits on a task's end) every look at
+        # the task is not yet a due update. 0.9: the wait's own jitter.
+        due = item.touched is None or (
+            time.monotonic() - item.touched >= 0.9 * self.interval)
         try:
             task = db_api.task_get(item.context, item.task_id)
         except glance_internals.exceptions.NotFound:
-            return False
+            return None
         if task['status'] != 'processing':
-            return False
-        db_api.task_update(item.context, item.task_id, {})
+            return task['status']
+        if due:
+            db_api.task_update(item.context, item.task_id, {})
+            item.touched = time.monotonic()
         return True
+
+    @staticmethod
+    def _finished(item, status):
+        for callback in item.when_done:
+            threading.Thread(target=_call, args=(callback, status),
+                             name='import-ext-after-import',
+                             daemon=True).start()
+
+
+def _call(callback, status):
+    try:
+        callback(status)
+    except Exception:
+        LOG.exception('Work after an import failed')
 
 
 # One per glance-api process: imports of every thread share its thread.

@@ -1,0 +1,504 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Image versions: which images a new one replaces, and the rotation.
+
+A *lineage* is a set of images of one owner that are versions of one
+another: same name, or same values of some properties (SCS-0102's
+``os_distro, os_version, architecture``), or the images that name one
+image in ``replaces=<id>`` together with that image. Its *current* version
+is its visible (not ``os_hidden``) active image.
+
+The image_versions plugin records the intent on the new image before its
+data is written (``import_ext_version_state=pending``, the lineage, the
+task). Once the import task succeeded and the image is active, the
+*rotation* runs (the keepalive calls it; after a crash, the next import of
+the lineage or the admin command does):
+
+1. every visible active version is hidden (``os_hidden=true``) and linked
+   (``import_ext_superseded_by``, ``import_ext_superseded_at``): the new
+   image is active and visible before any other is hidden, so a client
+   listing the lineage always sees one current version;
+2. with ``keep_versions=N``, superseded versions beyond the N newest are
+   deactivated (never deleted);
+3. last, the new image is marked ``current``, with
+   ``import_ext_previous_image``. Until then it stays ``pending``, so a
+   rotation cut short is run again, and each step is idempotent.
+
+Rotations of one lineage take a database-wide lock (``named_lock``) and
+each hides every other visible version, so concurrent imports end with
+one visible version: the one rotated last, within a poll of its
+activation. Changes are made with the caller's rights (Glance's policies,
+and Glance's DB refuses another project's image); a version the caller
+may not change is not replaced and the import is refused before its data
+is written.
+"""
+
+import datetime
+import hashlib
+import json
+import uuid
+
+from oslo_log import log as logging
+
+from glance_import_ext.common import errors
+from glance_import_ext.common import keepalive
+from glance_import_ext.common import records
+from glance_import_ext import glance_internals
+
+LOG = logging.getLogger(__name__)
+
+NS = records.NAMESPACE
+STATE = NS + 'version_state'
+LINEAGE = NS + 'version_lineage'
+TASK = NS + 'version_task'
+PREVIOUS = NS + 'previous_image'
+SUPERSEDED_BY = NS + 'superseded_by'
+SUPERSEDED_AT = NS + 'superseded_at'
+NOTE = NS + 'version_note'
+# What the user sets to name the image the new one replaces.
+REPLACES = 'replaces'
+
+PENDING = 'pending'          # intent recorded, rotation not done
+CURRENT = 'current'          # rotated: this image replaced the others
+SUPERSEDED = 'superseded'    # hidden, replaced by SUPERSEDED_BY
+RETIRED = 'retired'          # superseded and deactivated (keep_versions)
+NOT_CURRENT = 'not-current'  # active but hidden itself: replaced nothing
+
+# Who sees an image: a version is only hidden for a successor that at
+# least the same clients see.
+REACH = {'private': 0, 'shared': 1, 'community': 2, 'public': 3}
+RULES = ('name', 'properties')
+
+
+class VersionError(Exception):
+    """A lineage or rotation that cannot be done; the text says why."""
+
+
+def _now_text(now=None):
+    now = now or keepalive.utcnow()
+    return now.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def _props(image):
+    # Glance's ExtraProperties: only dict(...) sees its content.
+    return dict(image.extra_properties)
+
+
+def _label(image):
+    return '%s (%s)' % (image.image_id, errors.shorten(image.name or '', 60))
+
+
+class Lineage:
+    """The versions of one owner's image that share ``key``.
+
+    :param owner: the project owning every version.
+    :param key: {'name': n}, {property: value, ...} or {'replaces': id}.
+    """
+
+    def __init__(self, owner, key):
+        self.owner = owner
+        self.key = dict(key)
+
+    @classmethod
+    def of_image(cls, image, rule, properties):
+        """The lineage ``image`` joins, or None: it has no lineage.
+
+        :raises VersionError: the image names its lineage badly.
+        """
+        props = _props(image)
+        replaces = props.get(REPLACES)
+        if replaces:
+            try:
+                replaces = str(uuid.UUID(replaces))
+            except ValueError:
+                raise VersionError(
+                    'property %s=%s is not an image id; set it to the id of '
+                    'the image this one replaces' % (
+                        REPLACES, errors.shorten(replaces)))
+            if replaces == image.image_id:
+                raise VersionError('property %s names the image itself'
+                                   % REPLACES)
+            return cls(image.owner, {REPLACES: replaces})
+        if rule == 'name':
+            return cls(image.owner, {'name': image.name}) if image.name \
+                else None
+        values = {k: props.get(k) for k in properties}
+        missing = sorted(k for k, v in values.items() if v in (None, ''))
+        if len(missing) == len(values):
+            return None
+        if missing:
+            raise VersionError(
+                'the image has %s but not %s: its versions are found by all '
+                'of %s; set the missing properties, or %s=<id> to name the '
+                'image it replaces' % (
+                    ', '.join(sorted(set(values) - set(missing))),
+                    ', '.join(missing), ', '.join(properties), REPLACES))
+        return cls(image.owner, values)
+
+    @classmethod
+    def of_record(cls, owner, text):
+        try:
+            key = json.loads(text)
+        except (TypeError, ValueError):
+            key = None
+        if not isinstance(key, dict) or not key or not all(
+                isinstance(v, str) for v in key.values()):
+            raise VersionError('unreadable lineage record %s' %
+                               errors.shorten(text))
+        return cls(owner, key)
+
+    @property
+    def record(self):
+        return json.dumps(self.key, sort_keys=True, separators=(',', ':'))
+
+    @property
+    def lock_name(self):
+        digest = hashlib.sha256(('%s\n%s' % (self.owner, self.record))
+                                .encode('utf-8')).hexdigest()
+        return 'import_ext_lineage_' + digest[:40]
+
+    def describe(self):
+        return ', '.join('%s=%s' % (k, errors.shorten(v, 60))
+                         for k, v in sorted(self.key.items()))
+
+    def members(self, repo):
+        """Every image of the lineage ``repo`` sees (deleted ones aside)."""
+        found = {}
+        base = {'owner': self.owner, 'deleted': False}
+        if REPLACES in self.key:
+            try:
+                named = repo.get(self.key[REPLACES])
+            except (glance_internals.exceptions.NotFound,
+                    glance_internals.exceptions.Forbidden):
+                named = None
+            if named is not None and named.owner == self.owner:
+                found[named.image_id] = named
+            queries = [dict(base, properties={LINEAGE: self.record})]
+        elif set(self.key) == {'name'}:
+            queries = [dict(base, name=self.key['name'])]
+        else:
+            queries = [dict(base, properties=dict(self.key))]
+        for filters in queries:
+            for image in repo.list(filters=filters):
+                if image.owner == self.owner:
+                    found[image.image_id] = image
+        return list(found.values())
+
+
+def _newest_first(images):
+    return sorted(images, key=lambda i: (i.created_at, i.image_id),
+                  reverse=True)
+
+
+class Change:
+    """What a rotation does to one image."""
+
+    def __init__(self, image, records_set, hide=False, deactivate=False):
+        self.image = image
+        self.records = dict(records_set)
+        self.hide = hide
+        self.deactivate = deactivate
+
+    @property
+    def image_id(self):
+        return self.image.image_id
+
+    def describe(self):
+        parts = []
+        if self.hide:
+            parts.append('os_hidden false -> true')
+        if self.deactivate:
+            parts.append('status active -> deactivated')
+        before = _props(self.image)
+        for key in sorted(self.records):
+            parts.append('%s: %s -> %s' % (
+                key, before.get(key, '(absent)'), self.records[key]))
+        return '; '.join(parts)
+
+
+class Rotation:
+    """The changes that make ``image`` its lineage's current version.
+
+    :param context: whose rights the changes are made with.
+    :param image: the new version (a domain image).
+    :param lineage: its Lineage.
+    :param keep_versions: superseded versions beyond this many newest are
+        deactivated; 0: none.
+    """
+
+    def __init__(self, context, image, lineage, keep_versions, now=None,
+                 check_rights=True):
+        self.context = context
+        # False: an admin's decision (the admin command), no policy asked.
+        self.check_rights = check_rights
+        self.image = image
+        self.lineage = lineage
+        self.keep_versions = keep_versions
+        self.now = now or keepalive.utcnow()
+        self.changes = []
+        self.refused = []    # (image, why): versions left as they are
+        self.kept = []       # more widely visible versions left visible
+        self.previous = None
+        self.done = []
+
+    def plan(self, repo):
+        new = self.image
+        others = [m for m in self.lineage.members(repo)
+                  if m.image_id != new.image_id]
+        # A version whose own rotation is pending is left to it: that
+        # rotation comes later (in the order the imports ended) and hides
+        # whatever is current then.
+        visible = [m for m in others
+                   if m.status == 'active' and not m.os_hidden and
+                   _props(m).get(STATE) != PENDING]
+        reach = REACH.get(new.visibility, 0)
+        to_hide = []
+        for m in visible:
+            if REACH.get(m.visibility, 0) > reach:
+                self.kept.append(m)
+            else:
+                to_hide.append(m)
+        at = _now_text(self.now)
+        hidden = []
+        for m in to_hide:
+            why = self._refusal(m, 'modify_image')
+            if why:
+                self.refused.append((m, why))
+                continue
+            hidden.append(m)
+            self.changes.append(Change(m, {
+                SUPERSEDED_BY: new.image_id, SUPERSEDED_AT: at,
+                STATE: SUPERSEDED}, hide=True))
+        hidden_ids = {m.image_id for m in hidden}
+        # Already linked to this image: a rotation cut short, run again.
+        linked = [m for m in others
+                  if _props(m).get(SUPERSEDED_BY) == new.image_id]
+        candidates = _newest_first(hidden + linked)
+        self.previous = candidates[0] if candidates else None
+        if self.keep_versions:
+            self._retire(others, hidden_ids)
+        mine = {STATE: CURRENT}
+        if self.previous is not None:
+            mine[PREVIOUS] = self.previous.image_id
+        notes = self.notes()
+        if notes:
+            mine[NOTE] = errors.clip('; '.join(notes), 250)
+        # Last: until it is written the image stays pending, so a
+        # rotation cut short runs again.
+        self.changes.append(Change(new, mine))
+        return self
+
+    def _retire(self, others, hidden_ids):
+        superseded = [m for m in others if m.status == 'active' and (
+            m.image_id in hidden_ids or (
+                m.os_hidden and _props(m).get(SUPERSEDED_BY)))]
+        # The new version counts as the newest of the versions kept.
+        for m in _newest_first(superseded)[max(self.keep_versions - 1, 0):]:
+            why = self._refusal(m, 'deactivate_image')
+            if why:
+                self.refused.append((m, why))
+                continue
+            change = next((c for c in self.changes
+                           if c.image_id == m.image_id), None)
+            if change is None:
+                change = Change(m, {})
+                self.changes.append(change)
+            change.deactivate = True
+            change.records[STATE] = RETIRED
+
+    def _refusal(self, image, rule):
+        if not self.check_rights:
+            return None
+        try:
+            allowed = glance_internals.check_image_policy(self.context,
+                                                          image, rule)
+        except (glance_internals.exceptions.Forbidden,
+                glance_internals.exceptions.NotFound):
+            allowed = False
+        return None if allowed else "Glance's policy does not allow %s" % rule
+
+    def notes(self):
+        notes = ['not replaced: %s (%s)' % (_label(m), why)
+                 for m, why in self.refused]
+        notes += ['left visible: %s is %s, this image only %s' % (
+            _label(m), m.visibility, self.image.visibility)
+            for m in self.kept]
+        return notes
+
+    def refusal_message(self):
+        """The import's failure text when the caller lacks rights."""
+        if not self.refused:
+            return None
+        image, why = self.refused[0]
+        more = len(self.refused) - 1
+        return ('this import would replace version %s of lineage %s, which '
+                'you may not change (%s)%s; nothing was changed. Ask an '
+                'admin or the image owner, or give this image another '
+                'lineage' % (_label(image), self.lineage.describe(), why,
+                             ' (and %d more)' % more if more else ''))
+
+    def apply(self, db_api):
+        """Make the changes, the new image's last; returns what was done.
+
+        A version that changed meanwhile (deactivated, deleted) is left.
+        """
+        done = []
+        for change in self.changes:
+            try:
+                write(db_api, self.context, change)
+            except (glance_internals.exceptions.Conflict,
+                    glance_internals.exceptions.NotFound,
+                    glance_internals.exceptions.Forbidden) as exc:
+                LOG.warning('Image versions: not changing image %s: %s',
+                            change.image_id, errors.bounded(exc, 200))
+                continue
+            LOG.info('Image versions: image %s: %s', change.image_id,
+                     change.describe())
+            done.append(change)
+        return done
+
+
+def write(db_api, context, change):
+    """One image's change in one update, records resealed.
+
+    Only the named keys are written (no purge): a concurrent change of
+    other properties, Glance's lock among them, is never undone.
+    """
+    image_id = change.image_id
+    stored = db_api.image_get(context, image_id)
+    props = {p['name']: p['value'] for p in stored['properties']
+             if not p['deleted']}
+    props.update(change.records)
+    updates = dict(change.records)
+    seal = records.seal(image_id, props)
+    if seal:
+        updates[records.SEAL] = seal
+    values = {'properties': updates}
+    if change.hide:
+        values['os_hidden'] = True
+    if change.deactivate:
+        values['status'] = 'deactivated'
+    # The status the rotation was planned on: a version deactivated (or
+    # reactivated) meanwhile is left as it is now (Conflict).
+    db_api.image_update(context, image_id, values, purge_props=False,
+                        from_state=change.image.status if (
+                            change.hide or change.deactivate) else None)
+
+
+def task_alive(context, task_id, now, db_api):
+    try:
+        task = db_api.task_get(context, task_id)
+    except (glance_internals.exceptions.NotFound,
+            glance_internals.exceptions.Forbidden):
+        return False
+    return keepalive.task_alive(task, now)
+
+
+def rotate(context, image_id, keep_versions, lock_timeout, now=None,
+           apply=True, check_rights=True):
+    """Make ``image_id`` current if its rotation is pending; idempotent.
+
+    Under the lineage's lock, every version whose import ended and whose
+    rotation is pending (this one, concurrent imports that ended too, and
+    any a dead worker left) is rotated in the order its import ended: the
+    one that ended last is current, however the rotations queued on the
+    lock. Glance stores task times to the second; within one second the
+    order is this call's.
+
+    :param now: when to judge other imports' tasks dead (default: now).
+    :param apply: False: plan ``image_id``'s rotation only (the admin
+        command's dry run).
+    :param check_rights: False: the admin command, no policy asked.
+    :returns: the Rotations done (or planned), in order; empty when there
+        was nothing to do (not pending, not active).
+    """
+    db_api = glance_internals.db_api()
+    repo = glance_internals.image_repo(context)
+    image = repo.get(image_id)
+    props = _props(image)
+    if props.get(STATE) != PENDING:
+        return []
+    lineage = Lineage.of_record(image.owner, props.get(LINEAGE))
+    with glance_internals.named_lock(lineage.lock_name, lock_timeout):
+        todo = [image_id]
+        if apply:
+            others = [i for i in stranded(context, repo, lineage, now)
+                      if i.image_id != image_id]
+            order = {i.image_id: (_ended(context, db_api, i), 0)
+                     for i in others}
+            order[image_id] = (_ended(context, db_api, image), 1)
+            todo = sorted(order, key=lambda i: order[i])
+        done = []
+        for one in todo:
+            rotation = _rotate_locked(context, repo, one, lineage,
+                                      keep_versions, apply, check_rights)
+            if rotation is not None:
+                done.append(rotation)
+        return done
+
+
+def _ended(context, db_api, image):
+    """When the image's import task last changed (its end, once ended)."""
+    try:
+        task = db_api.task_get(context, _props(image).get(TASK))
+    except (glance_internals.exceptions.NotFound,
+            glance_internals.exceptions.Forbidden):
+        task = None
+    return (task or {}).get('updated_at') or datetime.datetime.min
+
+
+def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply,
+                   check_rights):
+    db_api = glance_internals.db_api()
+    image = repo.get(image_id)
+    if _props(image).get(STATE) != PENDING or image.status != 'active':
+        return None
+    if image.os_hidden:
+        change = Change(image, {
+            STATE: NOT_CURRENT,
+            NOTE: 'hidden when it became active: replaced nothing'})
+        rotation = Rotation(context, image, lineage, keep_versions)
+        rotation.changes = [change]
+        if apply:
+            write(db_api, context, change)
+            rotation.done = [change]
+        return rotation
+    rotation = Rotation(context, image, lineage, keep_versions,
+                        check_rights=check_rights).plan(repo)
+    if apply:
+        rotation.done = rotation.apply(db_api)
+    return rotation
+
+
+def stranded(context, repo, lineage=None, now=None):
+    """Active images whose rotation is pending and whose import ended.
+
+    Their worker died between activation and rotation (or the import
+    ended in failure after activating). ``lineage``: only its versions.
+    """
+    db_api = glance_internals.db_api()
+    now = now or keepalive.utcnow()
+    if lineage is not None:
+        found = [m for m in lineage.members(repo)]
+    else:
+        found = repo.list(filters={'deleted': False, 'status': 'active',
+                                   'properties': {STATE: PENDING}})
+    out = []
+    for image in found:
+        props = _props(image)
+        if props.get(STATE) != PENDING or image.status != 'active':
+            continue
+        if task_alive(context, props.get(TASK), now, db_api):
+            continue
+        out.append(image)
+    return sorted(out, key=lambda i: (i.created_at, i.image_id))
