@@ -31,7 +31,7 @@ from tests.functional.harness import loopback_http
 from tests import pgp
 
 PLUGINS = ['staging_owner', 'metadata_copy', 'glance_download_verify',
-           'checksum_verify', 'manifest_verify']
+           'checksum_verify', 'manifest_verify', 'image_versions']
 SHOWN = ('status', 'import_ext_plugins', 'import_ext_staged_on',
          'import_ext_imported_on', 'import_ext_verified_digests',
          'import_ext_metadata_source_image',
@@ -40,6 +40,11 @@ SHOWN = ('status', 'import_ext_plugins', 'import_ext_staged_on',
          'import_ext_manifest_url', 'import_ext_manifest_entry',
          'import_ext_manifest_algorithms', 'import_ext_manifest_signer',
          'hw_disk_bus', 'trait:CUSTOM_FAST_DISK', 'os_distro', 'build_note')
+# What image_versions records; shown in its own step only.
+VERSION_SHOWN = ('status', 'os_hidden', 'import_ext_version_state',
+                 'import_ext_version_lineage', 'import_ext_previous_image',
+                 'import_ext_superseded_by', 'import_ext_superseded_at')
+VERSIONED = 'demo-ubuntu'
 VENDOR_IMAGE = 'vendor-cloud-1.0-amd64.img'
 RELEASE = '/releases/1.0/'
 SOURCE_PROPERTIES = {'hw_disk_bus': 'scsi', 'trait:CUSTOM_FAST_DISK':
@@ -51,13 +56,41 @@ def say(text=''):
     print(text, flush=True)
 
 
-def show(title, image, task):
+def show(title, image, task=None, keys=SHOWN):
     say('  %s' % title)
-    say('    task: %s%s' % (task['status'], ' - ' + task['message']
-                            if task['status'] == 'failure' else ''))
-    for key in SHOWN:
+    if task is not None:
+        say('    task: %s%s' % (task['status'], ' - ' + task['message']
+                                if task['status'] == 'failure' else ''))
+    for key in keys:
         if key in image:
             say('    %-28s %s' % (key, image[key]))
+
+
+def check(ok, what):
+    if not ok:
+        raise RuntimeError('demo: expected %s' % what)
+
+
+def rotated(client, image_id, timeout=30):
+    """The image once image_versions' rotation is no longer pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        image = client.get(image_id)
+        if image.get('import_ext_version_state') != 'pending':
+            return image
+        check(time.monotonic() < deadline, 'the rotation of image %s to '
+              'end within %d s' % (image_id, timeout))
+        time.sleep(0.3)
+
+
+def import_version(client, data):
+    image = client.create(name=VERSIONED)
+    client.stage(image['id'], data)
+    client.import_(image['id'])
+    image, task = client.wait_for_import(image['id'])
+    check(task['status'] == 'success', 'the import of %s to succeed: %s' % (
+        image['id'], task.get('message')))
+    return rotated(client, image['id']), task
 
 
 class Mirror:
@@ -200,6 +233,40 @@ def demo(cloud, mirror):
     show('image %s (nothing stored)' % image['id'],
          *two.wait_for_import(image['id']))
 
+    say('\n7. A new version replaces the old one: glance-direct "%s" into '
+        'RegionTwo, then another image of that name' % VERSIONED)
+    v1_data = os.urandom(1024 * 1024)
+    v1, task = import_version(two, v1_data)
+    show('v1 image %s' % v1['id'], v1, task, keys=VERSION_SHOWN)
+    say('   ... a second image named "%s" (v2), imported the same way' %
+        VERSIONED)
+    v2, task = import_version(two, os.urandom(1024 * 1024))
+    show('v2 image %s (once no longer pending)' % v2['id'], v2, task,
+         keys=VERSION_SHOWN)
+    v1 = two.get(v1['id'])
+    show('v1 image %s now' % v1['id'], v1, keys=VERSION_SHOWN)
+    check(v2.get('import_ext_version_state') == 'current' and
+          v2.get('import_ext_previous_image') == v1['id'],
+          'v2 current, replacing v1: %s' % v2)
+    check(v1['os_hidden'] and v1['status'] == 'active' and
+          v1.get('import_ext_version_state') == 'superseded' and
+          v1.get('import_ext_superseded_by') == v2['id'] and
+          'import_ext_superseded_at' in v1,
+          'v1 hidden and superseded by v2: %s' % v1)
+    for query in ('', '&os_hidden=true'):
+        listed = [i['id'] for i in two.request(
+            'GET', '/v2/images?name=%s%s' % (VERSIONED, query)).json()[
+                'images']]
+        say('  GET /v2/images?name=%s%s -> %s' % (VERSIONED, query, ', '.join(
+            {v1['id']: 'v1', v2['id']: 'v2'}.get(i, i) for i in listed)))
+        check(listed == [v1['id'] if query else v2['id']],
+              'the listing to show %s only: %s' % (
+                  'v1' if query else 'v2', listed))
+    downloaded = two.download(v1['id'])
+    check(downloaded == v1_data, "v1's data by id")
+    say('  GET /v2/images/%s/file -> %d bytes, v1\'s data (still usable by '
+        'id)' % (v1['id'], len(downloaded)))
+
     say('\nWhat each plugin did:')
     say('  staging_owner   checked the staged file was on the importing '
         'worker with the staged size;')
@@ -227,6 +294,12 @@ def demo(cloud, mirror):
         'changed after signing;')
     say('                  recorded import_ext_manifest_url/entry/algorithms'
         '/signer.')
+    say('  image_versions  recorded the intent before the data was written '
+        '(version_state pending);')
+    say('                  once v2 was active, hid v1 (os_hidden, '
+        'import_ext_superseded_by/at) and marked')
+    say('                  v2 current with import_ext_previous_image; v1 '
+        'stays active, downloadable by id.')
     say('  (all)           import_ext_plugins lists the plugins that ran, '
         'in the configured order.')
     say('\nDemo finished in %.0f s.' % (time.monotonic() - t0))
