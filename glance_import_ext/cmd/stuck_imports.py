@@ -1018,12 +1018,19 @@ def cmd_versions(db, args, out, here, now):
     conf = cfg.CONF[image_versions.NAME]
     report = Reporter(out)
     repo = glance_internals.image_repo(db.context)
-    found = versions.stranded(db.context, repo, now=now)
+    distrusted = []
+    found = versions.stranded(db.context, repo, now=now, refused=distrusted)
     if args.image:
         found = [i for i in found if i.image_id in set(args.image)]
+        distrusted = [(i, w) for i, w in distrusted
+                      if i.image_id in set(args.image)]
+    for image, why in distrusted:
+        report.say('Not touched: image %s: %s' % (image.image_id, why))
+        LOG.warning('Not completing the rotation of image %s: %s',
+                    image.image_id, why)
     if not found:
         report.say('No image version waits for its rotation.')
-        return EXIT_OK
+        return EXIT_REFUSED if distrusted else EXIT_OK
     verb = 'completed' if args.apply else 'would complete'
     for image in found:
         try:
@@ -1048,7 +1055,7 @@ def cmd_versions(db, args, out, here, now):
     if not args.apply:
         report.say('Dry run: nothing changed. Add --apply to complete %d '
                    'rotation(s).' % len(found))
-    return EXIT_OK
+    return EXIT_REFUSED if distrusted else EXIT_OK
 
 
 COMMANDS = {'list': cmd_list, 'recover': cmd_recover, 'clean': cmd_clean,

@@ -73,6 +73,11 @@ def _mac(key, image_id, records):
     return hmac.new(key.encode('utf-8'), message, hashlib.sha256).hexdigest()
 
 
+def sealing(conf=None):
+    """True when a record_key is configured (records are sealed)."""
+    return bool(_keys(conf))
+
+
 def seal(image_id, properties, conf=None):
     """The seal value for the records in ``properties``; None: no key."""
     keys = _keys(conf)

@@ -395,13 +395,35 @@ def write(db_api, context, change):
                             change.hide or change.deactivate) else None)
 
 
-def task_alive(context, task_id, now, db_api):
+def _task(context, db_api, task_id):
     try:
-        task = db_api.task_get(context, task_id)
+        return db_api.task_get(context, task_id)
     except (glance_internals.exceptions.NotFound,
             glance_internals.exceptions.Forbidden):
-        return False
-    return keepalive.task_alive(task, now)
+        return None
+
+
+def waits_for_rotation(context, db_api, image, now):
+    """None if ``image``'s pending rotation is due, else why not.
+
+    Due: the image is active, its import task succeeded or died (or is
+    gone), and its records are as the plugins wrote them (when
+    ``record_key`` seals them: an intent a user forged is never acted on).
+    """
+    props = _props(image)
+    if props.get(STATE) != PENDING or image.status != 'active':
+        return 'no rotation pending'
+    task = _task(context, db_api, props.get(TASK))
+    if task is not None and task['status'] == 'failure':
+        return 'its import failed'
+    if task is not None and keepalive.task_alive(task, now):
+        return 'its import is still running'
+    verdict, _ = records.check(image.image_id, props)
+    if verdict == records.FORGED or (
+            verdict == records.UNSEALED and records.sealing()):
+        return ('its records are not as the plugins wrote them (%s)' %
+                verdict)
+    return None
 
 
 def rotate(context, image_id, keep_versions, lock_timeout, now=None,
@@ -480,25 +502,26 @@ def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply,
     return rotation
 
 
-def stranded(context, repo, lineage=None, now=None):
-    """Active images whose rotation is pending and whose import ended.
+def stranded(context, repo, lineage=None, now=None, refused=None):
+    """Active images whose rotation is due (waits_for_rotation).
 
-    Their worker died between activation and rotation (or the import
-    ended in failure after activating). ``lineage``: only its versions.
+    Their worker died between activation and rotation; or their import
+    ended while another rotation of the lineage held the lock.
+    ``lineage``: only its versions. ``refused``: a list that gets
+    (image, why) for pending versions left alone for their records.
     """
     db_api = glance_internals.db_api()
     now = now or keepalive.utcnow()
     if lineage is not None:
-        found = [m for m in lineage.members(repo)]
+        found = lineage.members(repo)
     else:
         found = repo.list(filters={'deleted': False, 'status': 'active',
                                    'properties': {STATE: PENDING}})
     out = []
     for image in found:
-        props = _props(image)
-        if props.get(STATE) != PENDING or image.status != 'active':
-            continue
-        if task_alive(context, props.get(TASK), now, db_api):
-            continue
-        out.append(image)
+        why = waits_for_rotation(context, db_api, image, now)
+        if why is None:
+            out.append(image)
+        elif refused is not None and why.startswith('its records'):
+            refused.append((image, why))
     return sorted(out, key=lambda i: (i.created_at, i.image_id))

@@ -44,6 +44,7 @@ LINEAGE = 'import_ext_version_lineage'
 TASK = 'import_ext_version_task'
 POLICY = ('"modify_image": "role:admin or (role:member and '
           "project_id:%(project_id)s and not 'True':%(protected)s)\"\n")
+RECORD_KEY = 'functional-versions-key'
 SCS = {'os_distro': 'ubuntu', 'os_version': '24.04',
        'architecture': 'x86_64'}
 
@@ -56,18 +57,20 @@ class ImageVersionsTestCase(base.CloudTestCase):
         with open(policy, 'w') as f:
             f.write(POLICY)
         conf = {'oslo_policy': {'policy_file': policy}}
+        sealed = {'glance_import_ext': {'record_key': RECORD_KEY}}
         cloud.add_glance(
             'a', plugins=['image_versions', 'slow'], processes=2,
-            test_plugins=SLOW, conf=conf,
-            import_conf={'image_versions': {'rotation_poll_interval': '0.3'}})
+            test_plugins=SLOW, conf=conf, import_conf=dict(sealed, **{
+                'image_versions': {'rotation_poll_interval': '0.3'}}))
         cloud.add_glance(
             'k', plugins=['image_versions'], conf=conf,
-            import_conf={'image_versions': {'rotation_poll_interval': '60'}})
+            import_conf=dict(sealed, **{
+                'image_versions': {'rotation_poll_interval': '60'}}))
         cloud.add_glance(
             'p', plugins=['image_versions'], conf=conf,
-            import_conf={'image_versions': {
+            import_conf=dict(sealed, **{'image_versions': {
                 'lineage': 'properties', 'keep_versions': '2',
-                'rotation_poll_interval': '0.3'}})
+                'rotation_poll_interval': '0.3'}}))
 
     def setUp(self):
         super().setUp()
@@ -376,6 +379,17 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         self.assertEqual(v3['id'], v4[PREVIOUS])
         self.assertEqual([v4['id']], [i['id'] for i in self.listed(
             self.via_a)])
+
+        # Every record the rotations wrote is sealed.
+        verified = self.command(self.a, 'verify-records', v1['id'], v2['id'],
+                                v3['id'], v4['id'])
+        self.assertEqual(4, verified.count(' valid '), verified)
+        # An intent the owner forged is never acted on: v2 would hide v4.
+        self.via_a.update(v2['id'], import_ext_version_state='pending')
+        refused = self.command(self.a, 'versions', '--apply', rc=1)
+        self.assertIn('Not touched: image %s: its records are not as the '
+                      'plugins wrote them (forged)' % v2['id'], refused)
+        self.assertFalse(self.via_a.get(v4['id'])['os_hidden'])
 
 
 class TestPropertyLineage(ImageVersionsTestCase):

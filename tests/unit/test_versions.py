@@ -567,13 +567,32 @@ class TestStranded(VersionsCase):
         self.assertEqual([uid(2), uid(3), uid(4), uid(5)], [
             i.image_id for i in V.stranded('ctx', self.repo, lineage, NOW)])
 
-    def test_task_alive(self):
-        self.assertTrue(V.task_alive('ctx', 'alive', NOW, self.db))
-        for task_id in ('ended', 'stale', 'short', 'gone', None):
-            self.assertFalse(V.task_alive('ctx', task_id, NOW, self.db))
+    def test_why_a_pending_version_waits(self):
+        def why(image_id):
+            return V.waits_for_rotation('ctx', self.db,
+                                        self.repo.images[image_id], NOW)
+        self.assertEqual('its import is still running', why(uid(1)))
+        for image_id in (uid(2), uid(3), uid(4), uid(5)):
+            self.assertIsNone(why(image_id))
+        self.assertEqual('no rotation pending', why(uid(6)))
+        self.assertEqual('no rotation pending', why(uid(7)))
+        self.db.task('failed', status='failure')
+        self.repo.add(make(uid(9), age=9, props=pending(task='failed')))
+        self.assertEqual('its import failed', why(uid(9)))
         self.assertEqual({'interval': 1}, keepalive.task_facts(
             self.db.task_get('ctx', 'short')))
         self.assertIsNone(keepalive.task_facts({'result': 'not json'}))
+
+    def test_forged_intent_is_never_acted_on_with_a_record_key(self):
+        self.useFixture(fixtures.MockPatchObject(
+            V.records, 'sealing', return_value=True))
+        refused = []
+        self.assertEqual([], V.stranded('ctx', self.repo, now=NOW,
+                                        refused=refused))
+        self.assertEqual([uid(2), uid(3), uid(4), uid(5), uid(8)],
+                         sorted(i.image_id for i, _ in refused))
+        self.assertIn('not as the plugins wrote them (unsealed)',
+                      refused[0][1])
 
 
 class TestKeepalive(testtools.TestCase):
