@@ -127,6 +127,26 @@ def import_action_wrapper(image_repo, image_id, task_id):
                                                 task_id)
 
 
+# The attribute of Glance's ImportActionWrapper the library keeps its
+# per-import state in (import_slot).
+IMPORT_SLOT = '_glance_import_ext_state'
+
+
+def import_slot(action_wrapper, factory):
+    """The library's object for this import, kept on Glance's wrapper.
+
+    api_image_import.get_flow creates one ImportActionWrapper per import
+    and passes that same object to every plugin's get_flow: the one thing
+    the plugins of an import share. ``factory()`` makes the object on
+    first use.
+    """
+    state = getattr(action_wrapper, IMPORT_SLOT, None)
+    if state is None:
+        state = factory()
+        setattr(action_wrapper, IMPORT_SLOT, state)
+    return state
+
+
 def wrapped_image(action):
     """The domain image an _ImportActions changes (its private ``_image``).
 
@@ -465,6 +485,9 @@ VERIFIED = {
     'ACTION_OPERATIONS': _EVERY + ' (_ImportActions identical)',
     'import_action_wrapper': _EVERY,
     'wrapped_image': _EVERY + ' (_ImportActions._image)',
+    'IMPORT_SLOT': _EVERY + ' (no such attribute in Glance)',
+    'import_slot': _EVERY + ' (get_flow passes one wrapper to every '
+                            'plugin)',
     'exceptions': _EVERY,
     'upload_failure_base': _EVERY,
     'db_api': _EVERY,

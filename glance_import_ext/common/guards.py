@@ -36,7 +36,6 @@ nor in its revert (taskflow would stop reverting).
 
 import threading
 import time
-import weakref
 
 from oslo_log import log as logging
 
@@ -52,29 +51,6 @@ LOCK = glance_internals.IMPORT_LOCK
 STAGE_HOST = glance_internals.STAGE_HOST
 
 
-class _ImportState:
-    """What the guards of one import share."""
-
-    def __init__(self):
-        self.ran = []
-        self.before = None  # (properties, disk_format, container_format)
-        self.stage_host = None
-        self.read = False
-        self.watched = False
-        self.dry_run = False
-        self.plugins = []   # names of this import's plugins of the library
-        self.outcomes = []  # what each check found (checks.py)
-
-
-# task id -> _ImportState; an entry lives as long as the import's guards.
-_imports = weakref.WeakValueDictionary()
-
-
-def shared_state(plugin):
-    """The state the guards of ``plugin``'s import share."""
-    return _imports.setdefault(plugin.task_id, _ImportState())
-
-
 class ImportGuard(image_task.ImageTask):
     """Clears the namespace on start; on failure the first one acts."""
 
@@ -82,7 +58,7 @@ class ImportGuard(image_task.ImageTask):
         super().__init__(plugin)
         # stevedore builds the plugins' flows in entry-point order, not the
         # configured order: which guard runs first is only known at run time.
-        self.shared = shared_state(plugin)
+        self.shared = plugin.shared
         if not self.shared.read:
             try:
                 self.read_image(plugin.image())

@@ -26,7 +26,6 @@ import queue
 import re
 import threading
 import time
-import weakref
 
 from glance_import_ext.common import errors
 
@@ -186,11 +185,3 @@ class ImportDigests:
                                             progress)
                 self._digests.update(computed)
             return {a: self._digests[a] for a in algorithms}
-
-
-_imports = weakref.WeakValueDictionary()
-
-
-def for_import(task_id):
-    """The ImportDigests of import task ``task_id``."""
-    return _imports.setdefault(task_id, ImportDigests())

@@ -31,6 +31,7 @@ from taskflow.patterns import linear_flow as lf
 from glance_import_ext.common import checks
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
+from glance_import_ext.common import import_state
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import records
@@ -77,7 +78,8 @@ class PluginContext:
         self.backends = args.backends or []
         self._library_repo = None
         self._library_wrapper = None
-        # The state this import's plugins share; set by build_flow.
+        # The import_state.ImportState this import's plugins share; set by
+        # build_flow.
         self.shared = None
 
     @property
@@ -170,8 +172,8 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
             raise errors.GlanceMismatch(
                 'Glance did not pass %s to the plugin' % ', '.join(
                     plugin.missing))
+        plugin.shared = import_state.of(plugin.action_wrapper)
         flow.add(guards.guard_for(plugin))
-        plugin.shared = guards.shared_state(plugin)
         plugin.shared.plugins.append(name)
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
                 option_groups):

@@ -34,7 +34,6 @@ from oslo_log import log as logging
 from taskflow import task
 
 from glance_import_ext.common import errors
-from glance_import_ext.common import hashing
 from glance_import_ext.common import heartbeat
 from glance_import_ext.common import records
 from glance_import_ext.common import staging
@@ -103,7 +102,7 @@ class ImageTask(task.Task):
         def progress(done):
             beat.beat('%s: hashed %d MiB' % (label, done // 2 ** 20))
 
-        digests = hashing.for_import(self.plugin.task_id)
+        digests = self.plugin.shared.digests
         return (digests.of(data.chunks, data.path, algorithms, progress),
                 data.size())
 

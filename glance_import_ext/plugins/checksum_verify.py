@@ -104,7 +104,7 @@ def _tasks(p):
         declared = {}  # the task reports it, before reading any data
     verify = VerifyDeclaredDigests(p)
     # The task holds the import's shared digests for as long as it lives.
-    verify.digests = hashing.for_import(p.task_id)
+    verify.digests = p.shared.digests
     verify.digests.want(declared)
     return [verify]
 

@@ -100,7 +100,7 @@ def _tasks(p):
     # A source Glance most likely hashes as this one does: announce those
     # so that one pass also serves the other verifying plugins.
     # The task holds the import's shared digests for as long as it lives.
-    verify.digests = hashing.for_import(p.task_id)
+    verify.digests = p.shared.digests
     verify.digests.want(['md5', glance_internals.hashing_algorithm()])
     return [verify]
 

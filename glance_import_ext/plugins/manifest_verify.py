@@ -46,7 +46,6 @@ from oslo_config import cfg
 
 from glance_import_ext.common import checks
 from glance_import_ext.common import errors
-from glance_import_ext.common import hashing
 from glance_import_ext.common import manifests
 from glance_import_ext.common import openpgp
 from glance_import_ext.common import plugin
@@ -279,7 +278,7 @@ def _tasks(p):
     verify = VerifyAgainstManifest(p, expected)
     # The import's one pass includes the manifest's algorithms; the task
     # holds the import's shared digests for as long as it lives.
-    verify.digests = hashing.for_import(p.task_id)
+    verify.digests = p.shared.digests
     verify.digests.want(expected.digests)
     return [verify]
 

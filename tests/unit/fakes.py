@@ -28,7 +28,7 @@ from glance.async_.flows import api_image_import
 from glance.common import exception
 from glance import domain
 
-from glance_import_ext.common import guards
+from glance_import_ext.common import import_state
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import plugin
 
@@ -151,10 +151,18 @@ def plugin_kwargs(image_repo, task_repo=None, method='glance-direct',
     }
 
 
-def make_plugin(image_repo, name=PLUGIN_NAME, **kwargs):
-    """A PluginContext over ``image_repo`` using Glance's real wrapper."""
-    context = plugin.PluginContext(name, plugin_kwargs(image_repo, **kwargs))
-    context.shared = guards.shared_state(context)
+def make_plugin(image_repo, name=PLUGIN_NAME, same_import_as=None,
+                **kwargs):
+    """A PluginContext over ``image_repo`` using Glance's real wrapper.
+
+    ``same_import_as``: another plugin's context; this one belongs to the
+    same import (Glance's one action wrapper, so one ImportState).
+    """
+    args = plugin_kwargs(image_repo, **kwargs)
+    if same_import_as is not None:
+        args['action_wrapper'] = same_import_as.action_wrapper
+    context = plugin.PluginContext(name, args)
+    context.shared = import_state.of(context.action_wrapper)
     return context
 
 
@@ -163,10 +171,6 @@ class PluginTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        # Every test's import uses the same task id: forget other tests'
-        # guards.
-        guards._imports.clear()
-        self.addCleanup(guards._imports.clear)
         self.useFixture(fixtures.FakeLogger())
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
         # The library's own door: the same fake storage, no protections.

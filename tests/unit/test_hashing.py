@@ -20,6 +20,7 @@ import fixtures
 import testtools
 
 from glance_import_ext.common import hashing
+from glance_import_ext.common import import_state
 
 DATA = bytes(range(256)) * 40 + b'tail'  # 10244 bytes
 SEVERAL = ['md5', 'sha1', 'sha256', 'sha512', 'sha3_256', 'blake2b']
@@ -163,6 +164,10 @@ class TestCheckHexDigest(testtools.TestCase):
                           self.SHA256)
 
 
+class Wrapper:
+    """Stands in for Glance's ImportActionWrapper."""
+
+
 class TestImportDigests(testtools.TestCase):
 
     def setUp(self):
@@ -212,5 +217,10 @@ class TestImportDigests(testtools.TestCase):
                          result['sha256'])
 
     def test_shared_per_import(self):
-        self.assertIs(hashing.for_import('task-1'),
-                      hashing.for_import('task-1'))
+        # One ImportState per Glance action wrapper (one per import), even
+        # for imports that reuse a task id.
+        wrapper, other = Wrapper(), Wrapper()
+        self.assertIs(import_state.of(wrapper).digests,
+                      import_state.of(wrapper).digests)
+        self.assertIsNot(import_state.of(wrapper),
+                         import_state.of(other))

@@ -195,13 +195,15 @@ class TestRestoreStagedStatus(PluginTestBase):
         guard.revert(result=None, flow_failures={},
                      file_path=file_path or self.staged_uri)
 
-    def ran_guard(self):
-        guard = guards.RestoreStagedStatus(fakes.make_plugin(self.repo))
+    def ran_guard(self, same_import_as=None):
+        guard = guards.RestoreStagedStatus(fakes.make_plugin(
+            self.repo, same_import_as=same_import_as))
         guard.run(file_path=self.staged_uri)
         return guard
 
     def test_only_the_guard_that_ran_first_acts(self):
-        first, second = self.ran_guard(), self.ran_guard()
+        first = self.ran_guard()
+        second = self.ran_guard(same_import_as=first.plugin)
         self.revert(guard=second)
         self.assertEqual('importing', self.repo.image.status)
         self.revert(guard=first)

@@ -1,0 +1,50 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What the plugins of one import share.
+
+Glance builds each plugin's flow on its own (stevedore calls every
+``get_flow``), with the same keyword arguments. The one object of the
+import they all get is Glance's ``ImportActionWrapper``: ``build_flow``
+keeps the import's ``ImportState`` on it (``glance_internals.import_slot``)
+and hands it to every plugin as ``PluginContext.shared``. It lives exactly
+as long as Glance's flow, and two imports never share one, whatever their
+task ids.
+"""
+
+from glance_import_ext.common import hashing
+from glance_import_ext import glance_internals
+
+
+class ImportState:
+    """One import's state, shared by its plugins' tasks."""
+
+    def __init__(self):
+        # The guards (guards.py): which ran, in order (the first acts on
+        # failure), and what is only known while the flow is built.
+        self.ran = []
+        self.read = False
+        self.before = None  # (properties, disk_format, container_format)
+        self.stage_host = None
+        # The keepalive watches the import once (plugin.py).
+        self.watched = False
+        # Checks and dry runs (checks.py).
+        self.dry_run = False
+        self.plugins = []   # names of this import's plugins of the library
+        self.outcomes = []  # what each check found
+        # One hashing pass for every verifying plugin (hashing.py).
+        self.digests = hashing.ImportDigests()
+
+
+def of(action_wrapper):
+    """The ImportState of the import ``action_wrapper`` belongs to."""
+    return glance_internals.import_slot(action_wrapper, ImportState)
