@@ -15,6 +15,7 @@
 import copy
 
 from glance_import_ext.common import options
+from glance_import_ext.middleware import stage_digests
 from glance_import_ext.plugins import checksum_verify
 from glance_import_ext.plugins import glance_download_verify
 from glance_import_ext.plugins import image_versions
@@ -34,4 +35,6 @@ def list_opts():
          copy.deepcopy(manifest_verify.manifest_verify_opts)),
         (image_versions.NAME,
          copy.deepcopy(image_versions.image_versions_opts)),
+        (stage_digests.GROUP,
+         copy.deepcopy(stage_digests.stage_digests_opts)),
     ]

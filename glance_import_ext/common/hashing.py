@@ -97,7 +97,7 @@ def _digest_stream(chunks, algorithms, progress):
     # The algorithms in threads of their own, also the first: the reading
     # thread then reads ahead while they hash (measured faster than
     # hashing one algorithm in the reading thread).
-    feeds = [_HashThread(group) for group in _spread(
+    feeds = [HashThread(group) for group in spread(
         list(hashers.values()), max_threads())]
     try:
         for chunk in chunks:
@@ -121,7 +121,7 @@ def max_threads():
     return max(1, cores)
 
 
-def _spread(hashers, threads):
+def spread(hashers, threads):
     """``hashers`` dealt round robin into at most ``threads`` groups."""
     groups = [[] for _ in range(min(threads, len(hashers)))]
     for i, hasher in enumerate(hashers):
@@ -129,7 +129,7 @@ def _spread(hashers, threads):
     return groups
 
 
-class _HashThread:
+class HashThread:
     """Feeds every chunk to a group of hashers, in one thread."""
 
     def __init__(self, hashers):
@@ -154,6 +154,23 @@ class _HashThread:
         self.thread.join()
 
 
+def _usable(recorded, path):
+    digests, why = recorded()
+    if digests is None:
+        LOG.info('No stage-time digests of %s: %s', path, why)
+        return {}
+    usable = {}
+    for name, value in digests.items():
+        try:
+            algorithm, _ = check_hex_digest(name, value)
+        except ValueError:
+            continue
+        usable[algorithm] = value.lower()
+    LOG.info('Digests of %s taken while it was staged: %s (no pass over the '
+             'data for them)', path, '+'.join(sorted(usable)) or 'none')
+    return usable
+
+
 class ImportDigests:
     """The digests of one import's staged data, shared by its plugins.
 
@@ -172,13 +189,21 @@ class ImportDigests:
     def want(self, algorithms):
         self.wanted.update(algorithms)
 
-    def of(self, chunk_source, path, algorithms, progress=None):
-        """{algorithm: hexdigest} for ``algorithms`` of the file at path."""
+    def of(self, chunk_source, path, algorithms, progress=None,
+           recorded=None):
+        """{algorithm: hexdigest} for ``algorithms`` of the file at path.
+
+        :param recorded: called once per version of the file, returns
+            ({algorithm: hexdigest}, None) taken while it was staged, or
+            (None, why not): those algorithms need no pass over the data.
+        """
         with self._lock:
             st = os.stat(path)
             identity = (st.st_ino, st.st_size, st.st_mtime_ns)
             if identity != self._file:
                 self._file, self._digests = identity, {}
+                if recorded is not None:
+                    self._digests.update(_usable(recorded, path))
             missing = (set(algorithms) | self.wanted) - set(self._digests)
             if set(algorithms) - set(self._digests):
                 computed, _ = digest_stream(chunk_source(), sorted(missing),

@@ -36,6 +36,7 @@ from taskflow import task
 from glance_import_ext.common import errors
 from glance_import_ext.common import heartbeat
 from glance_import_ext.common import records
+from glance_import_ext.common import stage_record
 from glance_import_ext.common import staging
 from glance_import_ext import glance_internals
 
@@ -103,7 +104,10 @@ class ImageTask(task.Task):
             beat.beat('%s: hashed %d MiB' % (label, done // 2 ** 20))
 
         digests = self.plugin.shared.digests
-        return (digests.of(data.chunks, data.path, algorithms, progress),
+        image_id = self.plugin.image_id
+        return (digests.of(data.chunks, data.path, algorithms, progress,
+                           recorded=lambda: stage_record.take(data.path,
+                                                              image_id)),
                 data.size())
 
     def failure(self, message):

@@ -62,7 +62,7 @@ class TestOneDoor(testtools.TestCase):
                 'len(opts.list_opts()))')
         out = subprocess.check_output([sys.executable, '-c', code],
                                       cwd=os.getcwd())
-        self.assertEqual(b'Exception 6\n', out)
+        self.assertEqual(b'Exception 7\n', out)
 
     def test_every_name_says_where_it_was_verified(self):
         public = {name for name, value in vars(gi).items()

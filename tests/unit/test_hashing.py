@@ -53,7 +53,7 @@ class TestDigestStream(testtools.TestCase):
         self.check(b'', SEVERAL)
 
     def test_threads_bounded_by_cores(self):
-        real = hashing._HashThread
+        real = hashing.HashThread
         for cores in (1, 2, 64):
             started = []
 
@@ -62,7 +62,7 @@ class TestDigestStream(testtools.TestCase):
                 return real(hashers)
             with mock.patch.object(hashing, 'max_threads',
                                    return_value=cores), \
-                    mock.patch.object(hashing, '_HashThread',
+                    mock.patch.object(hashing, 'HashThread',
                                       side_effect=counting):
                 self.check(DATA, SEVERAL)
             self.assertEqual(min(cores, len(SEVERAL)), len(started))

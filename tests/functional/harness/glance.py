@@ -29,6 +29,9 @@ STAGE_HOST_CHECK = ('stage_host_check', {
     'paste.filter_factory':
         'glance_import_ext.middleware.stage_host_check:filter_factory',
     'retry_after': '15', 'probe_timeout': '2'})
+STAGE_DIGESTS = ('stage_digests', {
+    'paste.filter_factory':
+        'glance_import_ext.middleware.stage_digests:filter_factory'})
 IMPORT_METHODS = '[glance-direct,web-download,copy-image,glance-download]'
 
 UWSGI_INI = """[uwsgi]
