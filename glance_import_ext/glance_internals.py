@@ -299,6 +299,14 @@ CONTEXT_FILTER = 'context'
 AUTHTOKEN_GROUP = 'keystone_authtoken'
 
 
+# glance.common.wsgi.Request.body_file: under uWSGI, a body sent with
+# "Transfer-Encoding: chunked" is read with uwsgi.chunked_read() (its
+# _UWSGIChunkFile), not from wsgi.input; without that header, from
+# wsgi.input as webob reads it. The stage_digests filter reads a chunked
+# body itself and hands Glance a terminated wsgi.input without it.
+CHUNKED_BODY_HEADER = 'HTTP_TRANSFER_ENCODING'
+
+
 def request_context(req):
     """The RequestContext Glance's ``context`` filter put on ``req``."""
     return getattr(req, 'context', None)
@@ -505,6 +513,8 @@ VERIFIED = {
     'CONTEXT_FILTER': _EVERY + ' (glance-api-paste.ini identical)',
     'AUTHTOKEN_GROUP': 'source: get_ksa_client reads identity_uri on '
                        '28.2.0-32.0.0, not on 33.0.0',
+    'CHUNKED_BODY_HEADER': _EVERY + ' (Request.body_file, '
+                                    '_UWSGIChunkFile)',
     'request_context': _EVERY + ' (ContextMiddleware sets req.context)',
     'may_modify_image': _EVERY + ' (ImageAPIPolicy(context, image, '
                                  'enforcer).check)',

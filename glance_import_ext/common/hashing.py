@@ -162,10 +162,10 @@ def _usable(recorded, path):
     usable = {}
     for name, value in digests.items():
         try:
-            algorithm, _ = check_hex_digest(name, value)
+            algorithm, text = check_hex_digest(name, value)
         except ValueError:
             continue
-        usable[algorithm] = value.lower()
+        usable[algorithm] = text
     LOG.info('Digests of %s taken while it was staged: %s (no pass over the '
              'data for them)', path, '+'.join(sorted(usable)) or 'none')
     return usable

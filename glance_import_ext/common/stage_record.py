@@ -124,13 +124,21 @@ def write(staged_path, image_id, digests):
 def read(staged_path, image_id):
     """{algorithm: hex} of the staged file, or raise Invalid (why)."""
     try:
-        fd = os.open(path_of(staged_path), os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: a FIFO put there must not hang the import.
+        fd = os.open(path_of(staged_path),
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         raise Invalid('no record')
     except OSError as exc:
         raise Invalid('record unreadable (%s)' % exc.strerror)
-    with os.fdopen(fd, 'rb') as f:
-        raw = f.read(MAX_BYTES + 1)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Invalid('record is not a regular file')
+        raw = os.read(fd, MAX_BYTES + 1)
+    except OSError as exc:
+        raise Invalid('record unreadable (%s)' % exc.strerror)
+    finally:
+        os.close(fd)
     if len(raw) > MAX_BYTES:
         raise Invalid('record larger than %d bytes' % MAX_BYTES)
     try:
@@ -176,7 +184,11 @@ def remove(staged_path):
 
 
 def remove_path(path):
+    """Remove the file at ``path``; a directory there stays.
+
+    Whatever it is, it is never trusted as a record (read checks).
+    """
     try:
         os.remove(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
         pass

@@ -133,7 +133,10 @@ class TeeInput:
     def read(self, size=-1):
         chunk = self._raw.read(size) if size is not None else \
             self._raw.read()
-        self._hashers.feed(chunk)
+        if chunk:
+            self._hashers.feed(chunk)
+        # The end is the announced length, not an empty read: a client
+        # gone mid-body gives an empty read before it.
         if self._left is not None:
             self._left -= len(chunk)
             if self._left <= 0:
@@ -144,7 +147,12 @@ class TeeInput:
 
     def readline(self, size=-1):
         line = self._raw.readline(size)
-        self._hashers.feed(line)
+        if line:
+            self._hashers.feed(line)
+            if self._left is not None:
+                self._left -= len(line)
+                if self._left <= 0:
+                    self._hashers.feed(b'')
         return line
 
     def __iter__(self):
@@ -250,13 +258,12 @@ class StageDigests:
 
     def _teed(self, environ, hashers):
         environ = dict(environ)
-        chunked = environ.get('HTTP_TRANSFER_ENCODING', '').lower() == \
-            'chunked'
-        if chunked:
+        header = glance_internals.CHUNKED_BODY_HEADER
+        if environ.get(header, '').lower() == 'chunked':
             uwsgi = _uwsgi()
             if uwsgi is None:
                 return None     # not under uWSGI: Glance reads wsgi.input
-            environ.pop('HTTP_TRANSFER_ENCODING')
+            environ.pop(header)
             environ.pop('CONTENT_LENGTH', None)
             environ['wsgi.input'] = UwsgiChunkedInput(uwsgi, hashers)
             environ['wsgi.input_terminated'] = True
