@@ -54,6 +54,7 @@ STAGE_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/stage/?$')
 IMAGE_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/?$')
 DECLARATION_PREFIX = 'expected_digest_'
 MAX_ALGORITHMS = 8
+BATCH = 1024 * 1024  # bytes handed to the hashing threads at a time
 
 stage_digests_opts = [
     options.ListOpt('algorithms', default=['sha256', 'sha512'],
@@ -103,19 +104,38 @@ class Hashers:
         self._hashers = {a: hashlib.new(a) for a in algorithms}
         self._feeds = [hashing.HashThread(group) for group in hashing.spread(
             list(self._hashers.values()), hashing.max_threads())]
+        self._batch = []
+        self._batched = 0
         self.total = 0
         self.ended = False   # the body's end was read
 
     def feed(self, chunk):
-        if chunk:
-            for feed in self._feeds:
-                feed.put(chunk)
-            self.total += len(chunk)
-        else:
+        """Hash ``chunk``; an empty one marks the body's end."""
+        if not chunk:
             self.ended = True
+            self._flush()
+            return
+        # Glance reads 64 KiB at a time: handing each read to the threads
+        # would cost two thread switches per read; batches of BATCH bytes
+        # keep that negligible and memory at a few batches.
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        self.total += len(chunk)
+        if self._batched >= BATCH:
+            self._flush()
+
+    def _flush(self):
+        if not self._batch:
+            return
+        data = self._batch[0] if len(self._batch) == 1 else b''.join(
+            self._batch)
+        self._batch, self._batched = [], 0
+        for feed in self._feeds:
+            feed.put(data)
 
     def finish(self):
         """{algorithm: hexdigest}; waits for the threads."""
+        self._flush()
         for feed in self._feeds:
             feed.close()
         self._feeds = []
