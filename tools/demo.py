@@ -21,7 +21,9 @@ stops when it ends. Run it with tools/demo.sh.
 
 import argparse
 import hashlib
+import json
 import os
+import re
 import sys
 import time
 
@@ -47,6 +49,7 @@ VERSION_SHOWN = ('status', 'os_hidden', 'import_ext_version_state',
 VERSIONED = 'demo-ubuntu'
 VENDOR_IMAGE = 'vendor-cloud-1.0-amd64.img'
 RELEASE = '/releases/1.0/'
+RECORD_SUFFIX = '.import_ext_digests'
 SOURCE_PROPERTIES = {'hw_disk_bus': 'scsi', 'trait:CUSTOM_FAST_DISK':
                      'required', 'os_distro': 'ubuntu',
                      'build_note': 'not copied: outside every prefix'}
@@ -69,6 +72,48 @@ def show(title, image, task=None, keys=SHOWN):
 def check(ok, what):
     if not ok:
         raise RuntimeError('demo: expected %s' % what)
+
+
+def log_size(worker):
+    """Where the worker's log ends now: its lines after that are new."""
+    try:
+        return os.path.getsize(worker.log_file)
+    except FileNotFoundError:
+        return 0
+
+
+def show_record(worker, image_id):
+    """The stage_digests record written beside the staged file."""
+    path = os.path.join(worker.staging_dir, image_id + RECORD_SUFFIX)
+    check(os.path.isfile(path), 'the stage_digests record %s after '
+          'staging' % path)
+    with open(path) as f:
+        record = json.load(f)
+    say('  staged; stage_digests wrote %s (%s; %d bytes)' % (
+        os.path.basename(path), '+'.join(sorted(record['digests'])),
+        record['file']['size']))
+
+
+def show_digest_source(worker, image_id, since):
+    """How the import that logged after ``since`` got its digests."""
+    with open(worker.log_file, 'rb') as f:
+        f.seek(since)
+        log = f.read().decode('utf-8', 'replace')
+    staged = os.path.join(worker.staging_dir, image_id)
+    source = re.findall(r'((?:Digests of %s taken while it was staged|'
+                        r'No stage-time digests of %s): .*)' % (
+                            re.escape(staged), re.escape(staged)), log)
+    ready = re.findall(r'(\S+): digests \(([^)]*)\) of image %s ready in '
+                       r'([0-9.]+) s' % re.escape(image_id), log)
+    check(source and ready, 'the glance-api log of %s to say how the '
+          'digests of image %s were taken' % (worker.name, image_id))
+    say('    glance-api log (%s):' % worker.name)
+    for line in source:
+        say('      %s' % line.replace(staged, '<staging>/' + image_id))
+    for plugin, algorithms, seconds in ready:
+        say('      %s: digests (%s) ready in %s s' % (
+            plugin, algorithms, seconds))
+    return source[-1].startswith('Digests of')
 
 
 def rotated(client, image_id, timeout=30):
@@ -139,9 +184,11 @@ def demo(cloud, mirror):
     # RegionTwo: two replicas, each staging on its own disk. Glance's own
     # glance-download metadata step off: metadata_copy decides. Manifests
     # from the vendor's mirror must be signed by the vendor's key.
+    # stage_digests hashes glance-direct data while it is staged.
     for name in ('region-two', 'region-two-b'):
         cloud.add_glance(name, region='RegionTwo', plugins=PLUGINS,
-                         paste_filters=[glance.STAGE_HOST_CHECK],
+                         paste_filters=[glance.STAGE_HOST_CHECK,
+                                        glance.STAGE_DIGESTS],
                          conf={'glance_download_properties': {
                              'extra_properties': '[]'}},
                          import_conf={'manifest_verify': {
@@ -154,28 +201,54 @@ def demo(cloud, mirror):
     say('  %-11s %s  (vendor key %s)' % ('mirror', mirror.url,
                                          mirror.key.fingerprint))
     say('  RegionTwo [manifest_verify] trust_rule = %s' % mirror.trust_rule)
+    say('  RegionTwo paste filters after context: stage_host_check '
+        'stage_digests')
     one = cloud.client('region-one')
     two = cloud.client('region-two')
+    worker_two = cloud.workers['region-two']
     data = os.urandom(4 * 1024 * 1024)
     sha256 = hashlib.sha256(data).hexdigest()
 
     say('\n1. glance-direct into RegionTwo, declaring expected_digest_sha256')
     image = two.create(name='demo-direct', expected_digest_sha256=sha256)
     two.stage(image['id'], data)
+    show_record(worker_two, image['id'])
+    since = log_size(worker_two)
     two.import_(image['id'])
-    show('image %s' % image['id'], *two.wait_for_import(image['id']))
+    image, task = two.wait_for_import(image['id'])
+    show('image %s' % image['id'], image, task)
+    check(task['status'] == 'success', 'the import of %s to succeed: %s' % (
+        image['id'], task.get('message')))
+    check(show_digest_source(worker_two, image['id'], since),
+          'checksum_verify to use the digests taken while staging')
 
     say('\n2. glance-direct with a wrong declared sha256')
-    image = two.create(name='demo-wrong',
-                       expected_digest_sha256=hashlib.sha256(b'x').hexdigest())
+    wrong = hashlib.sha256(b'x').hexdigest()
+    image = two.create(name='demo-wrong', expected_digest_sha256=wrong)
     two.stage(image['id'], data)
+    show_record(worker_two, image['id'])
+    since = log_size(worker_two)
     two.import_(image['id'])
+    image, task = two.wait_for_import(image['id'])
     show('image %s (nothing stored; ready for a new import)' % image['id'],
-         *two.wait_for_import(image['id']))
-    say('   ... the user corrects the declaration and imports again')
+         image, task)
+    check(task['status'] == 'failure' and wrong in task['message'] and
+          sha256 in task['message'], 'the import of %s to fail naming the '
+          'declared and the actual sha256: %s' % (image['id'], task))
+    check(show_digest_source(worker_two, image['id'], since),
+          'checksum_verify to use the digests taken while staging')
+    say('   ... the user corrects the declaration and imports again (the '
+        'record was used once: this')
+    say('       import reads the staged data)')
     two.update(image['id'], expected_digest_sha256=sha256)
+    since = log_size(worker_two)
     two.import_(image['id'])
-    show('image %s' % image['id'], *two.wait_for_import(image['id']))
+    image, task = two.wait_for_import(image['id'])
+    show('image %s' % image['id'], image, task)
+    check(task['status'] == 'success', 'the import of %s to succeed: %s' % (
+        image['id'], task.get('message')))
+    check(not show_digest_source(worker_two, image['id'], since),
+          'the second import to read the staged data')
 
     say('\n3. glance-download RegionOne -> RegionTwo, declaring sha256; the '
         'source has %s' % ', '.join(sorted(SOURCE_PROPERTIES)))
@@ -282,10 +355,19 @@ def demo(cloud, mirror):
         'source image\'s size, md5 and')
     say('                  sha512 before anything was stored; recorded '
         'import_ext_download_verified.')
-    say('  checksum_verify computed every declared digest in one pass; '
-        'refused the wrong one')
-    say('                  (task message above), recorded '
-        'import_ext_verified_digests.')
+    say('  checksum_verify checked every declared digest (from the '
+        'stage_digests record, else one pass')
+    say('                  over the data); refused the wrong one (task '
+        'message above), recorded')
+    say('                  import_ext_verified_digests.')
+    say('  stage_digests   hashed glance-direct data while it was staged '
+        '(sha256+sha512) and wrote')
+    say('                  <image id>.import_ext_digests beside it; '
+        'checksum_verify took the digests from')
+    say('                  it (no pass over the data at import; a wrong '
+        'declaration still refused with')
+    say('                  both values); used once, so the re-import read '
+        'the data.')
     say('  manifest_verify fetched the image\'s SHA256SUMS from the vendor\'s '
         'mirror, checked its')
     say('                  .gpg signature with the trusted key (gpgv), '
