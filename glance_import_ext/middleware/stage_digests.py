@@ -153,27 +153,25 @@ class TeeInput:
     def read(self, size=-1):
         chunk = self._raw.read(size) if size is not None else \
             self._raw.read()
-        if chunk:
-            self._hashers.feed(chunk)
-        # The end is the announced length, not an empty read: a client
-        # gone mid-body gives an empty read before it.
-        if self._left is not None:
-            self._left -= len(chunk)
-            if self._left <= 0:
-                self._hashers.feed(b'')
-        elif size is None or size < 0:
-            self._hashers.feed(b'')
+        self._passed(chunk, to_end=size is None or size < 0)
         return chunk
 
     def readline(self, size=-1):
         line = self._raw.readline(size)
-        if line:
-            self._hashers.feed(line)
-            if self._left is not None:
-                self._left -= len(line)
-                if self._left <= 0:
-                    self._hashers.feed(b'')
+        self._passed(line)
         return line
+
+    def _passed(self, data, to_end=False):
+        if data:
+            self._hashers.feed(data)
+        # The end is the announced length, not an empty read: a client
+        # gone mid-body gives an empty read before it.
+        if self._left is not None:
+            self._left -= len(data)
+            if self._left <= 0:
+                self._hashers.feed(b'')
+        elif to_end:
+            self._hashers.feed(b'')
 
     def __iter__(self):
         while True:
@@ -257,24 +255,26 @@ class StageDigests:
         if teed is None:
             hashers.finish()
             return self.app(environ, start_response)
-        environ = teed
-        answer = {}
-
-        def capture(status, headers, exc_info=None):
-            answer['status'] = status
-            return start_response(status, headers, exc_info)
-
         try:
-            result = self.app(environ, capture)
+            result, status = self._answered(teed, start_response)
             body = b''.join(result)
             close = getattr(result, 'close', None)
             if close:
                 close()
         finally:
             digests = hashers.finish()
-        self._record(image_id, staged, answer.get('status', ''), hashers,
-                     digests)
+        self._record(image_id, staged, status(), hashers, digests)
         return [body]
+
+    def _answered(self, environ, start_response):
+        """Glance's answer, and a callable giving its status line."""
+        answer = {}
+
+        def capture(status, headers, exc_info=None):
+            answer['status'] = status
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, capture), lambda: answer.get('status', '')
 
     def _teed(self, environ, hashers):
         environ = dict(environ)
@@ -328,14 +328,8 @@ class StageDigests:
         return sorted(set(names))[:MAX_ALGORITHMS]
 
     def _delete(self, environ, start_response, image_id):
-        answer = {}
-
-        def capture(status, headers, exc_info=None):
-            answer['status'] = status
-            return start_response(status, headers, exc_info)
-
-        result = self.app(environ, capture)
-        if answer.get('status', '').startswith('2'):
+        result, status = self._answered(environ, start_response)
+        if status().startswith('2'):
             try:
                 staged = _staged_path(image_id)
                 if staged:
