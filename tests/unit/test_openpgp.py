@@ -316,7 +316,9 @@ class TestKeyring(Base):
         key = self.key()
         sig = pgp.sign_detached(key, b'x')
         armored_sig = pgp.sign_detached(key, b'x', armor=True)
-        for data in (b'', b'just some text\n', os.urandom(64) + b'\x00',
+        # Random bytes after a byte no OpenPGP packet starts with (bit 7
+        # clear): random ones alone may read as a secret key's header.
+        for data in (b'', b'just some text\n', b'\x00' + os.urandom(64),
                      b'\x99\x01\x00' + b'short', sig, armored_sig,
                      b'-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!\n'
                      b'-----END PGP PUBLIC KEY BLOCK-----\n'):
