@@ -50,6 +50,8 @@ from oslo_config import cfg
 
 RELEASES = ('28.2.0', '29.2.1', '30.2.0', '31.1.0', '32.0.0', '33.0.0')
 _EVERY = 'source of 28.2.0, 29.2.1, 30.2.0, 31.1.0, 32.0.0, 33.0.0'
+_ANCHORS = ('source: sqlalchemy api get_engine() on 28.2.0-33.0.0; the '
+            'library\'s own table, SQLAlchemy Core')
 
 
 # -- 1. Reserved image properties and stores ---------------------------------
@@ -277,6 +279,118 @@ class LockTimeout(Exception):
 _PROCESS_LOCKS = {}
 
 
+# The library's own table in Glance's database: one row per image the
+# plugins wrote records on (records.anchoring). Users have no way to it;
+# it is created on first use, and outlives the image's deletion (a row
+# is small, and an image id is never reused).
+ANCHOR_TABLE = 'import_ext_record_anchors'
+_ANCHOR_TABLES = {}
+
+
+def _anchor_table():
+    """(engine, table): created in Glance's database if not there yet."""
+    import sqlalchemy as sa
+    engine = sqlalchemy_api().get_engine()
+    table = _ANCHOR_TABLES.get(engine)
+    if table is None:
+        table = sa.Table(
+            ANCHOR_TABLE, sa.MetaData(),
+            sa.Column('image_id', sa.String(36), primary_key=True),
+            # The fingerprint of the records the plugins last wrote.
+            sa.Column('sealed', sa.String(100), nullable=True),
+            # The one of a write under way (or cut short by a crash).
+            sa.Column('writing', sa.String(100), nullable=True),
+            # The import's caller (caller_facts), as JSON.
+            sa.Column('caller', sa.Text, nullable=True),
+            sa.Column('updated_at', sa.DateTime, nullable=False),
+            mysql_engine='InnoDB', mysql_charset='utf8mb4')
+        with engine.begin() as conn:
+            conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+        _ANCHOR_TABLES[engine] = table
+    return engine, table
+
+
+def anchor_get(image_id):
+    """{'sealed', 'writing', 'caller'} of ``image_id``, or None."""
+    import sqlalchemy as sa
+    engine, table = _anchor_table()
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(
+            table.c.sealed, table.c.writing, table.c.caller).where(
+                table.c.image_id == image_id)).first()
+    if row is None:
+        return None
+    return {'sealed': row[0], 'writing': row[1],
+            'caller': _json_or_none(row[2])}
+
+
+def anchored_image_ids():
+    """Every image id that has an anchor."""
+    import sqlalchemy as sa
+    engine, table = _anchor_table()
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(sa.select(table.c.image_id))]
+
+
+def anchor_begin(image_id, value, caller=None):
+    """Accept ``value`` beside the anchored one (a write under way).
+
+    :param caller: caller_facts of the import writing, or None: kept.
+    """
+    import json
+
+    from oslo_utils import timeutils
+    import sqlalchemy as sa
+    engine, table = _anchor_table()
+    values = {'writing': value, 'updated_at': timeutils.utcnow()}
+    if caller is not None:
+        values['caller'] = json.dumps(caller, sort_keys=True)
+    for _ in range(3):
+        with engine.begin() as conn:
+            done = conn.execute(table.update().where(
+                table.c.image_id == image_id).values(**values))
+            if done.rowcount:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(table.insert().values(image_id=image_id,
+                                                       **values))
+                return
+            except sa.exc.IntegrityError:
+                continue  # inserted meanwhile by another write: update it
+    raise RuntimeError('could not anchor the records of image %s' % image_id)
+
+
+def anchor_confirm(image_id, value):
+    """``value`` is now the records' state; the write is done."""
+    from oslo_utils import timeutils
+    import sqlalchemy as sa
+    engine, table = _anchor_table()
+    with engine.begin() as conn:
+        conn.execute(table.update().where(
+            table.c.image_id == image_id).values(
+                sealed=value, updated_at=timeutils.utcnow(),
+                writing=sa.case((table.c.writing == value, sa.null()),
+                                else_=table.c.writing)))
+
+
+def anchor_abort(image_id, value):
+    """The write of ``value`` failed: the anchored state stands."""
+    engine, table = _anchor_table()
+    with engine.begin() as conn:
+        conn.execute(table.update().where(
+            (table.c.image_id == image_id) &
+            (table.c.writing == value)).values(writing=None))
+
+
+def _json_or_none(text):
+    import json
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
 def read_session():
     """A database session for reads, in Glance's engine."""
     return _session('session_for_read')
@@ -310,6 +424,30 @@ CHUNKED_BODY_HEADER = 'HTTP_TRANSFER_ENCODING'
 def request_context(req):
     """The RequestContext Glance's ``context`` filter put on ``req``."""
     return getattr(req, 'context', None)
+
+
+# What of a RequestContext the admin command needs to act later as that
+# caller (oslo.context's names; Glance's policies read these).
+CALLER_FIELDS = ('user_id', 'project_id', 'roles', 'user_domain_id',
+                 'project_domain_id', 'system_scope')
+
+
+def caller_facts(context):
+    """The caller of ``context``, as plain data (anchor_begin)."""
+    facts = {name: getattr(context, name, None) for name in CALLER_FIELDS}
+    facts['roles'] = list(facts['roles'] or [])
+    return facts
+
+
+def caller_context(facts):
+    """A RequestContext for the caller ``facts`` describe.
+
+    With Glance's policy enforcer: Glance's policies and DB API judge it
+    as that user.
+    """
+    import glance.context
+    facts = {k: v for k, v in dict(facts).items() if k in CALLER_FIELDS}
+    return glance.context.RequestContext(**facts)
 
 
 def may_modify_image(context, image):
@@ -506,6 +644,13 @@ VERIFIED = {
     'named_lock': 'source: sqlalchemy api get_engine() on 28.2.0-33.0.0; '
                   'GET_LOCK/RELEASE_LOCK of MySQL 5.7+ and MariaDB',
     'LockTimeout': _EVERY + ' (named_lock raises it, not Glance)',
+    'ANCHOR_TABLE': 'the library\'s own table; Glance has no table of '
+                    'that name on 28.2.0-33.0.0',
+    'anchor_get': _ANCHORS,
+    'anchored_image_ids': _ANCHORS,
+    'anchor_begin': _ANCHORS,
+    'anchor_confirm': _ANCHORS,
+    'anchor_abort': _ANCHORS,
     'read_session': 'source: session_for_read from 31.1.0, get_session() '
                     'on 28.2.0-30.2.0',
     'write_session': 'source: session_for_write from 31.1.0, get_session() '
@@ -516,6 +661,10 @@ VERIFIED = {
     'CHUNKED_BODY_HEADER': _EVERY + ' (Request.body_file, '
                                     '_UWSGIChunkFile)',
     'request_context': _EVERY + ' (ContextMiddleware sets req.context)',
+    'CALLER_FIELDS': _EVERY + ' (RequestContext is oslo.context\'s)',
+    'caller_facts': _EVERY,
+    'caller_context': _EVERY + ' (RequestContext(policy_enforcer=None) '
+                               'makes policy.Enforcer())',
     'may_modify_image': _EVERY + ' (ImageAPIPolicy(context, image, '
                                  'enforcer).check)',
     'check_image_policy': _EVERY + ' (ImageAPIPolicy.modify_image, '

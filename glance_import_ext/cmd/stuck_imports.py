@@ -43,8 +43,8 @@ What decides, and what never does:
 
 Exit codes: 0 done, or nothing to do; 1 refused (a live import or a worker
 that answers would be touched, something changed meanwhile; for
-verify-records: forged or unsealed records found); 2 error (arguments,
-configuration, database).
+verify-records: forged, rolled-back, removed or unsealed records found); 2
+error (arguments, configuration, database).
 """
 
 import argparse
@@ -392,6 +392,14 @@ class Change:
         self.expect.setdefault(name, self.assessment.properties.get(name))
         if self.assessment.properties.get(name) != value:
             self.set[name] = value
+
+    @property
+    def properties_after(self):
+        """The image's properties once the change is made."""
+        after = {k: v for k, v in self.assessment.properties.items()
+                 if k not in self.remove}
+        after.update(self.set)
+        return after
 
     def describe(self):
         """What changes, with the values before and after."""
@@ -874,7 +882,15 @@ def _run(db, changes, apply, verb, report):
             report.changed('would %s' % verb, change)
             continue
         try:
-            db.apply(change)
+            if change.delete or not any(k.startswith(RECORDS)
+                                        for k in change.remove):
+                db.apply(change)
+            else:
+                # The records it removes are anchored as removed by the
+                # library, not by someone else.
+                with records.anchoring(change.image_id,
+                                       change.properties_after):
+                    db.apply(change)
         except Changed as exc:
             ok = False
             report.say('Not touched: image %s: %s' % (change.image_id, exc))
@@ -980,9 +996,19 @@ def cmd_verify(db, args, out, here, now):
     else:
         rows = [i for i in db.images('active')
                 if any(k.startswith(RECORDS) for k in i['properties'])]
+        # An image whose records were all removed has none to find it by:
+        # its anchor still names it.
+        listed = {i['id'] for i in rows}
+        for image_id in sorted(set(glance_internals.anchored_image_ids()) -
+                               listed):
+            image = db.image(image_id)
+            if image is not None:
+                rows.append(image)
     results = []
     for image in rows:
-        verdict, detail = records.check(image['id'], image['properties'])
+        verdict, detail = records.verify(image['id'], image['properties'])
+        if verdict == records.NO_RECORDS and not args.images:
+            continue
         results.append({'image': image['id'], 'status': image['status'],
                         'verdict': verdict, 'detail': detail})
     if args.format == 'json':
@@ -1008,7 +1034,7 @@ def cmd_verify(db, args, out, here, now):
         raise CommandError('%d image(s) not found: %s' % (
             len(missing), ', '.join(show(i) for i in missing)),
             'give ids of existing images')
-    if verdicts & {records.FORGED, records.UNSEALED}:
+    if verdicts & records.BAD:
         return EXIT_REFUSED
     return EXIT_OK
 
@@ -1033,10 +1059,20 @@ def cmd_versions(db, args, out, here, now):
         return EXIT_REFUSED if distrusted else EXIT_OK
     verb = 'completed' if args.apply else 'would complete'
     for image in found:
+        # The admin's rights are never lent: the rotation acts as the
+        # caller of the image's import, as recorded in the anchor.
+        caller = versions.import_caller(image.image_id)
+        if caller is None:
+            distrusted.append((image, 'the caller of its import is not '
+                                      'recorded'))
+            report.say('Not touched: image %s: the caller of its import '
+                       'is not recorded (imported before this release); '
+                       'its owner can import it again' % image.image_id)
+            continue
         try:
             rotations = versions.rotate(
-                db.context, image.image_id, conf.keep_versions,
-                conf.lock_timeout, now, apply=args.apply, check_rights=False)
+                caller, image.image_id, conf.keep_versions,
+                conf.lock_timeout, now, apply=args.apply)
         except glance_internals.LockTimeout as exc:
             report.say('Not touched: image %s: %s (an import of its lineage '
                        'is rotating; run again)' % (image.image_id, exc))
@@ -1045,6 +1081,10 @@ def cmd_versions(db, args, out, here, now):
             report.say('%s the rotation of image %s (lineage %s)' % (
                 verb, rotation.image.image_id,
                 rotation.lineage.describe()))
+            for other, why in rotation.refused:
+                distrusted.append((other, why))
+                report.say('  not changing image %s: the caller of the '
+                           'import may not (%s)' % (other.image_id, why))
             for change in (rotation.done if args.apply
                            else rotation.changes):
                 line = '  %s image %s: %s' % (
@@ -1083,7 +1123,7 @@ exit codes:
   0  done, or nothing to do (dry runs included)
   1  refused: an image whose import is alive, or a worker that answers,
      would have been touched; something changed meanwhile; verify-records
-     found forged or unsealed records
+     found forged, rolled-back, removed or unsealed records
   2  error: arguments, configuration, database
 
 Liveness: an import running through a plugin of glance-import-ext is
@@ -1180,14 +1220,20 @@ def build_parser():
         'verify-records', help="tell whether the library's records on "
                                'images are as its plugins wrote them',
         description='For each image (default: every active image with '
-                    'import_ext_* records), check the seal of its records: '
-                    'valid (as written by the plugins), forged (changed '
-                    'since), unsealed (no seal: written without '
-                    '[glance_import_ext] record_key, or the seal removed), '
-                    'none, no-key (no key configured here to check). Exit 1 '
-                    'if any is forged or unsealed.')
+                    'import_ext_* records, and every image the plugins '
+                    'ever wrote records on), check its records against '
+                    'their seal and their anchor (the library\'s table in '
+                    'Glance\'s database, out of users\' reach): valid (as '
+                    'the plugins last wrote them), forged (changed since, '
+                    'or the seal removed), rolled-back (an earlier sealed '
+                    'state put back), removed (every record removed), '
+                    'unsealed (written without [glance_import_ext] '
+                    'record_key), none, no-key (no key configured here to '
+                    'check). Exit 1 if any is forged, rolled-back, removed '
+                    'or unsealed.')
     ver.add_argument('images', nargs='*', metavar='IMAGE',
-                     help='image ids (default: all active images)')
+                     help='image ids (default: every image with records '
+                          'or an anchor)')
     ver.add_argument('--format', choices=('table', 'json'), default='table',
                      help='output format (default: table)')
     vers = sub.add_parser(

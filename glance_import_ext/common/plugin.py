@@ -49,8 +49,10 @@ REQUIRED = glance_internals.FlowArguments.REQUIRED
 def _library_repo(plugin):
     # The image repository without Glance's property-protection layer: the
     # door for the library's own records (see task.ImageTask). It acts with
-    # the caller's context, so it sees only images the caller can see.
-    return glance_internals.image_repo(plugin.context)
+    # the caller's context, so it sees only images the caller can see; its
+    # saves anchor the records outside the image (records.AnchoredRepo).
+    return records.AnchoredRepo(glance_internals.image_repo(plugin.context),
+                                plugin.context)
 
 
 class PluginContext:

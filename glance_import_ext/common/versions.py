@@ -37,10 +37,14 @@ the lineage or the admin command does):
 Rotations of one lineage take a database-wide lock (``named_lock``) and
 each hides every other visible version, so concurrent imports end with
 one visible version: the one rotated last, within a poll of its
-activation. Changes are made with the caller's rights (Glance's policies,
-and Glance's DB refuses another project's image); a version the caller
-may not change is not replaced and the import is refused before its data
-is written.
+activation. Every rotation acts as the caller of its own import, whoever
+runs it (this process, the next import of the lineage, the admin
+command): Glance's policies are asked for each image it changes, and
+Glance's DB refuses another project's image. The caller is read from the
+records' anchor, which users cannot write, never from the image. A
+version the caller may not change is not replaced, and the import is
+refused before its data is written. A rotation is only ever done for an
+intent whose records match their anchor (records.check).
 """
 
 import datetime
@@ -236,11 +240,8 @@ class Rotation:
         deactivated; 0: none.
     """
 
-    def __init__(self, context, image, lineage, keep_versions, now=None,
-                 check_rights=True):
+    def __init__(self, context, image, lineage, keep_versions, now=None):
         self.context = context
-        # False: an admin's decision (the admin command), no policy asked.
-        self.check_rights = check_rights
         self.image = image
         self.lineage = lineage
         self.keep_versions = keep_versions
@@ -317,8 +318,6 @@ class Rotation:
             change.records[STATE] = RETIRED
 
     def _refusal(self, image, rule):
-        if not self.check_rights:
-            return None
         try:
             allowed = glance_internals.check_image_policy(self.context,
                                                           image, rule)
@@ -383,6 +382,7 @@ def write(db_api, context, change):
     seal = records.seal(image_id, props)
     if seal:
         updates[records.SEAL] = seal
+        props[records.SEAL] = seal
     values = {'properties': updates}
     if change.hide:
         values['os_hidden'] = True
@@ -390,9 +390,10 @@ def write(db_api, context, change):
         values['status'] = 'deactivated'
     # The status the rotation was planned on: a version deactivated (or
     # reactivated) meanwhile is left as it is now (Conflict).
-    db_api.image_update(context, image_id, values, purge_props=False,
-                        from_state=change.image.status if (
-                            change.hide or change.deactivate) else None)
+    with records.anchoring(image_id, props):
+        db_api.image_update(context, image_id, values, purge_props=False,
+                            from_state=change.image.status if (
+                                change.hide or change.deactivate) else None)
 
 
 def _task(context, db_api, task_id):
@@ -407,8 +408,9 @@ def waits_for_rotation(context, db_api, image, now):
     """None if ``image``'s pending rotation is due, else why not.
 
     Due: the image is active, its import task succeeded or died (or is
-    gone), and its records are as the plugins wrote them (when
-    ``record_key`` seals them: an intent a user forged is never acted on).
+    gone), and its records are what the plugins last wrote, as their
+    anchor says (an intent a user forged, or an earlier one put back, is
+    never acted on).
     """
     props = _props(image)
     if props.get(STATE) != PENDING or image.status != 'active':
@@ -418,16 +420,33 @@ def waits_for_rotation(context, db_api, image, now):
         return 'its import failed'
     if task is not None and keepalive.task_alive(task, now):
         return 'its import is still running'
-    verdict, _ = records.check(image.image_id, props)
-    if verdict == records.FORGED or (
-            verdict == records.UNSEALED and records.sealing()):
+    anchor = glance_internals.anchor_get(image.image_id)
+    if anchor is None:
+        return ('its records are not anchored (written before this '
+                'release, or not by the plugins): import it again')
+    verdict, _ = records.check(image.image_id, props, anchor=anchor)
+    if verdict != records.VALID and not (
+            verdict == records.UNSEALED and not records.sealing()):
         return ('its records are not as the plugins wrote them (%s)' %
                 verdict)
     return None
 
 
+def import_caller(image_id):
+    """The caller of the import that wrote ``image_id``'s records.
+
+    A RequestContext, from the records' anchor (users cannot write it);
+    None if it is not recorded.
+    """
+    anchor = glance_internals.anchor_get(image_id) or {}
+    facts = anchor.get('caller')
+    if not isinstance(facts, dict) or not facts.get('project_id'):
+        return None
+    return glance_internals.caller_context(facts)
+
+
 def rotate(context, image_id, keep_versions, lock_timeout, now=None,
-           apply=True, check_rights=True):
+           apply=True):
     """Make ``image_id`` current if its rotation is pending; idempotent.
 
     Under the lineage's lock, every version whose import ended and whose
@@ -437,10 +456,12 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
     lock. Glance stores task times to the second; within one second the
     order is this call's.
 
+    :param context: the caller of ``image_id``'s import (its rotation
+        acts with these rights); the other versions' rotations act as
+        their own import's caller (import_caller).
     :param now: when to judge other imports' tasks dead (default: now).
     :param apply: False: plan ``image_id``'s rotation only (the admin
         command's dry run).
-    :param check_rights: False: the admin command, no policy asked.
     :returns: the Rotations done (or planned), in order; empty when there
         was nothing to do (not pending, not active).
     """
@@ -462,8 +483,14 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
             todo = sorted(order, key=lambda i: order[i])
         done = []
         for one in todo:
-            rotation = _rotate_locked(context, repo, one, lineage,
-                                      keep_versions, apply, check_rights)
+            caller = context if one == image_id else import_caller(one)
+            if caller is None:
+                LOG.warning('Image versions: not rotating image %s: the '
+                            'caller of its import is not recorded', one)
+                continue
+            rotation = _rotate_locked(
+                caller, glance_internals.image_repo(caller), one, lineage,
+                keep_versions, apply)
             if rotation is not None:
                 done.append(rotation)
         return done
@@ -479,8 +506,7 @@ def _ended(context, db_api, image):
     return (task or {}).get('updated_at') or datetime.datetime.min
 
 
-def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply,
-                   check_rights):
+def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply):
     db_api = glance_internals.db_api()
     image = repo.get(image_id)
     if _props(image).get(STATE) != PENDING or image.status != 'active':
@@ -495,8 +521,7 @@ def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply,
             write(db_api, context, change)
             rotation.done = [change]
         return rotation
-    rotation = Rotation(context, image, lineage, keep_versions,
-                        check_rights=check_rights).plan(repo)
+    rotation = Rotation(context, image, lineage, keep_versions).plan(repo)
     if apply:
         rotation.done = rotation.apply(db_api)
     return rotation

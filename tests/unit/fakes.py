@@ -123,6 +123,49 @@ class FakeTaskRepo:
         self.saved_messages.append(task.message)
 
 
+class FakeAnchors(fixtures.Fixture):
+    """The records' anchors (glance_internals.anchor_*), in memory.
+
+    ``rows``: image id -> {'sealed', 'writing', 'caller'}.
+    """
+
+    NAMES = ('anchor_get', 'anchor_begin', 'anchor_confirm', 'anchor_abort',
+             'anchored_image_ids')
+
+    def _setUp(self):
+        self.rows = {}
+        for name in self.NAMES:
+            self.useFixture(fixtures.MockPatch(
+                'glance_import_ext.glance_internals.' + name,
+                getattr(self, name)))
+
+    def anchor_get(self, image_id):
+        row = self.rows.get(image_id)
+        return dict(row) if row is not None else None
+
+    def anchor_begin(self, image_id, value, caller=None):
+        row = self.rows.setdefault(image_id, {'sealed': None,
+                                              'writing': None,
+                                              'caller': None})
+        row['writing'] = value
+        if caller is not None:
+            row['caller'] = dict(caller)
+
+    def anchor_confirm(self, image_id, value):
+        row = self.rows[image_id]
+        row['sealed'] = value
+        if row['writing'] == value:
+            row['writing'] = None
+
+    def anchor_abort(self, image_id, value):
+        row = self.rows.get(image_id)
+        if row is not None and row['writing'] == value:
+            row['writing'] = None
+
+    def anchored_image_ids(self):
+        return list(self.rows)
+
+
 class FakeClock:
 
     def __init__(self, now=1000.0):
@@ -173,6 +216,7 @@ class PluginTestCase(testtools.TestCase):
         super().setUp()
         self.useFixture(fixtures.FakeLogger())
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
+        self.anchors = self.useFixture(FakeAnchors())
         # The library's own door: the same fake storage, no protections.
         self.useFixture(fixtures.MockPatch(
             'glance_import_ext.common.plugin._library_repo',

@@ -26,6 +26,7 @@ from glance_import_ext.cmd import stuck_imports as cmd
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import records
+from tests.unit import fakes
 
 A = 'http://glance-a.example.com:9292'
 B = 'http://glance-b.example.com:9292'
@@ -120,6 +121,7 @@ class Base(testtools.TestCase):
         self.conf = self.useFixture(config_fixture.Config(options.CONF))
         self.conf.config(group=options.GROUP, heartbeat_interval=INTERVAL)
         self.db = FakeDb()
+        self.anchors = self.useFixture(fakes.FakeAnchors())
         self.out = io.StringIO()
         self.staging = self.useFixture(fixtures.TempDir()).path
         self.here = cmd.Here(A, self.staging, INTERVAL)
@@ -741,6 +743,18 @@ class TestVerifyRecords(Base):
     def test_no_key_here(self):
         self.conf.config(group=options.GROUP, record_key=None)
         self.assertRaises(cmd.CommandError, self.verify, image_id(1))
+
+    def test_an_image_whose_records_were_all_removed_is_found(self):
+        # Image 4 once had records the plugins anchored; its owner
+        # removed them all, seal included.
+        self.anchors.rows[image_id(4)] = {
+            'sealed': records.fingerprint(image_id(4), {
+                'import_ext_plugins': 'x'}), 'writing': None,
+            'caller': None}
+        self.assertEqual(1, self.verify(fmt='json'))
+        found = {r['image']: r['verdict']
+                 for r in json.loads(self.out.getvalue())['images']}
+        self.assertEqual(records.REMOVED, found[image_id(4)])
 
 
 class TestMain(testtools.TestCase):

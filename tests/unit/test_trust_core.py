@@ -120,6 +120,123 @@ class TestRecords(testtools.TestCase):
                          records.check('img', props, Keyed())[0])
 
 
+class TestAnchoredRecords(testtools.TestCase):
+    """The seal checked against the anchor the owner cannot write."""
+
+    FIRST = {'import_ext_plugins': 'a', 'import_ext_version_state':
+             'pending', 'hw_x': '1'}
+    LAST = {'import_ext_plugins': 'a,b', 'import_ext_version_state':
+            'current', 'import_ext_warnings': 'w', 'hw_x': '1'}
+
+    def sealed(self, props, conf=None):
+        props = dict(props)
+        value = records.seal('img', props, conf or Keyed())
+        if value:
+            props[records.SEAL] = value
+        return props
+
+    def anchor(self, props, conf=None, writing=None):
+        return {'sealed': records.fingerprint('img', props, conf or Keyed()),
+                'writing': writing, 'caller': None}
+
+    def check(self, props, anchor, conf=None):
+        return records.check('img', props, conf or Keyed(), anchor=anchor)[0]
+
+    def test_last_state_is_valid(self):
+        last = self.sealed(self.LAST)
+        self.assertEqual(records.VALID, self.check(last, self.anchor(last)))
+
+    def test_an_earlier_sealed_state_put_back_is_rolled_back(self):
+        first, last = self.sealed(self.FIRST), self.sealed(self.LAST)
+        self.assertEqual(records.VALID, self.check(first, None))
+        self.assertEqual(records.ROLLED_BACK,
+                         self.check(first, self.anchor(last)))
+
+    def test_every_record_and_the_seal_removed(self):
+        last = self.sealed(self.LAST)
+        self.assertEqual(records.REMOVED,
+                         self.check({'hw_x': '1'}, self.anchor(last)))
+        self.assertEqual(records.NO_RECORDS, self.check({'hw_x': '1'}, None))
+
+    def test_records_without_the_seal_or_edited(self):
+        last = self.sealed(self.LAST)
+        unsealed = dict(last)
+        del unsealed[records.SEAL]
+        self.assertEqual(records.FORGED,
+                         self.check(unsealed, self.anchor(last)))
+        edited = dict(last, import_ext_warnings='')
+        self.assertEqual(records.FORGED,
+                         self.check(edited, self.anchor(last)))
+
+    def test_a_write_under_way_accepts_both_states(self):
+        first, last = self.sealed(self.FIRST), self.sealed(self.LAST)
+        anchor = self.anchor(first, writing=records.fingerprint(
+            'img', last, Keyed()))
+        self.assertEqual(records.VALID, self.check(first, anchor))
+        self.assertEqual(records.VALID, self.check(last, anchor))
+
+    def test_the_plugins_removed_their_records(self):
+        anchor = self.anchor({})
+        self.assertEqual(records.NO_RECORDS,
+                         self.check({'hw_x': '1'}, anchor))
+        self.assertEqual(records.ROLLED_BACK,
+                         self.check(self.sealed(self.FIRST), anchor))
+
+    def test_without_a_key_the_digest_still_tells_a_change(self):
+        anchor = self.anchor(self.LAST, Keyed(None))
+        self.assertEqual(records.UNSEALED,
+                         self.check(self.LAST, anchor, Keyed(None)))
+        self.assertEqual(records.FORGED,
+                         self.check(self.FIRST, anchor, Keyed(None)))
+        self.assertEqual(records.REMOVED,
+                         self.check({}, anchor, Keyed(None)))
+
+    def test_keyed_anchor_needs_a_key_here(self):
+        last = self.sealed(self.LAST)
+        self.assertEqual(records.NO_KEY,
+                         self.check(last, self.anchor(last), Keyed(None)))
+
+    def test_key_rotation(self):
+        last = self.sealed(self.LAST, Keyed('old'))
+        anchor = self.anchor(last, Keyed('old'))
+        self.assertEqual(records.VALID, self.check(
+            last, anchor, Keyed('new', previous=['old'])))
+
+
+class TestAnchoring(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.anchors = self.useFixture(fakes.FakeAnchors())
+
+    def test_a_failed_write_leaves_the_anchored_state(self):
+        with records.anchoring('img', {'import_ext_plugins': 'a'}):
+            pass
+        first = self.anchors.rows['img']['sealed']
+        self.assertRaises(RuntimeError, self._fail_write)
+        self.assertEqual({'sealed': first, 'writing': None, 'caller': None},
+                         self.anchors.rows['img'])
+
+    def _fail_write(self):
+        with records.anchoring('img', {'import_ext_plugins': 'a,b'}):
+            raise RuntimeError('save failed')
+
+    def test_repo_saves_anchor_with_the_caller(self):
+        repo = fakes.FakeImageRepo(fakes.make_image(properties={
+            'import_ext_plugins': 'a'}))
+        context = mock.Mock(user_id='u', project_id='p', roles=['member'],
+                            user_domain_id='d', project_domain_id='d',
+                            system_scope=None)
+        anchored = records.AnchoredRepo(repo, context)
+        anchored.save(anchored.get(fakes.IMAGE_ID))
+        row = self.anchors.rows[fakes.IMAGE_ID]
+        self.assertEqual(records.fingerprint(
+            fakes.IMAGE_ID, repo.properties), row['sealed'])
+        self.assertEqual(('u', 'p', ['member']), (
+            row['caller']['user_id'], row['caller']['project_id'],
+            row['caller']['roles']))
+
+
 class ProtectedProperties(domain.ExtraProperties):
     """Extra properties where some keys may not be deleted.
 

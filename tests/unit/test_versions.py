@@ -154,6 +154,7 @@ class VersionsCase(testtools.TestCase):
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
         self.repo = FakeRepo()
         self.db = FakeDB(self.repo)
+        self.anchors = self.useFixture(fakes.FakeAnchors())
         for name, value in (('db_api', lambda: self.db),
                             ('image_repo', lambda context: self.repo)):
             self.useFixture(fixtures.MockPatchObject(
@@ -163,6 +164,23 @@ class VersionsCase(testtools.TestCase):
         self.lock = self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'named_lock',
             side_effect=lambda name, timeout: contextlib.nullcontext())).mock
+        # The caller an anchor records, as the context it stands for.
+        self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'caller_context',
+            side_effect=lambda facts: 'as:' + facts['user_id']))
+
+    def anchor(self, *image_ids):
+        """Anchor the images' records as the plugins wrote them.
+
+        Each by the user 'u<id>' of the owner's project.
+        """
+        for image_id in image_ids:
+            self.anchors.rows[image_id] = {
+                'sealed': records.fingerprint(image_id,
+                                              self.repo.props(image_id)),
+                'writing': None,
+                'caller': {'user_id': 'u' + image_id,
+                           'project_id': OWNER}}
 
     def refuse(self, *image_ids, error=None):
         # Glance's ImageAPIPolicy.check answers False; some raise.
@@ -388,14 +406,12 @@ class TestRotationPlan(VersionsCase):
             [(c.image_id, c.hide, c.deactivate, c.records[V.STATE])
              for c in rotation.changes])
 
-    def test_admin_plan_asks_no_policy(self):
+    def test_every_plan_asks_the_policy(self):
         self.repo.add(make(uid(1)), make(uid(5), age=5, props=pending()))
         self.refuse(uid(1))
-        rotation = self.plan(uid(5), keep=1, check_rights=False)
-        self.assertEqual([], rotation.refused)
-        self.assertEqual([uid(1), uid(5)],
-                         [c.image_id for c in rotation.changes])
-        self.policy.assert_not_called()
+        rotation = self.plan(uid(5), keep=1)
+        self.assertEqual([uid(1)], [i.image_id for i, _ in rotation.refused])
+        self.assertEqual([uid(5)], [c.image_id for c in rotation.changes])
 
     def test_apply_skips_a_version_changed_meanwhile(self):
         self.repo.add(make(uid(1)), make(uid(2)), make(uid(3)),
@@ -513,9 +529,13 @@ class TestRotate(VersionsCase):
                       make(uid(3), age=3, hidden=True,
                            props=pending(task='live-task')),
                       make(uid(5), age=5, props=pending(task='new-task')))
+        self.anchor(uid(2), uid(3), uid(5))
         self.db.task('new-task', status='success')
         rotations = self.rotate()
         self.assertEqual(uid(2), rotations[0].image.image_id)
+        # Each rotation acts as its own import's caller.
+        self.assertEqual(['as:u' + uid(2), 'ctx'],
+                         [r.context for r in rotations])
         self.assertEqual(V.PENDING, self.repo.props(uid(3))[V.STATE])
         self.assertEqual(uid(2), self.repo.props(uid(1))[V.SUPERSEDED_BY])
         self.assertEqual([uid(2), uid(5)],
@@ -557,6 +577,7 @@ class TestStranded(VersionsCase):
             make(uid(6), age=6, status='importing', props=pending()),
             make(uid(7), age=7, props={V.STATE: V.CURRENT}),
             make(uid(8), age=8, name='else', props=pending()))
+        self.anchor(*(uid(n) for n in range(1, 9)))
 
     def test_everywhere(self):
         self.assertEqual([uid(2), uid(3), uid(4), uid(5), uid(8)], [
@@ -579,6 +600,8 @@ class TestStranded(VersionsCase):
         self.db.task('failed', status='failure')
         self.repo.add(make(uid(9), age=9, props=pending(task='failed')))
         self.assertEqual('its import failed', why(uid(9)))
+        self.repo.add(make(uid(10), age=9, props=pending(task='ended')))
+        self.assertIn('its records are not anchored', why(uid(10)))
         self.assertEqual({'interval': 1}, keepalive.task_facts(
             self.db.task_get('ctx', 'short')))
         self.assertIsNone(keepalive.task_facts({'result': 'not json'}))
@@ -593,6 +616,27 @@ class TestStranded(VersionsCase):
                          sorted(i.image_id for i, _ in refused))
         self.assertIn('not as the plugins wrote them (unsealed)',
                       refused[0][1])
+
+    def test_a_stranded_intent_put_back_is_never_acted_on(self):
+        # The owner restores a pending intent the plugins sealed once,
+        # after its rotation made it current.
+        image = self.repo.images[uid(2)]
+        self.repo.add(copy(image, props=dict(pending(task='ended'),
+                                             **{V.STATE: V.CURRENT})))
+        self.anchor(uid(2))
+        self.repo.add(image)
+        refused = []
+        self.assertNotIn(uid(2), [i.image_id for i in V.stranded(
+            'ctx', self.repo, now=NOW, refused=refused)])
+        self.assertIn((uid(2), 'its records are not as the plugins wrote '
+                               'them (forged)'),
+                      [(i.image_id, why) for i, why in refused])
+
+    def test_import_caller_from_the_anchor_only(self):
+        self.assertEqual('as:u' + uid(2), V.import_caller(uid(2)))
+        self.assertIsNone(V.import_caller(uid(9)))
+        self.anchors.rows[uid(2)]['caller'] = None
+        self.assertIsNone(V.import_caller(uid(2)))
 
 
 class TestKeepalive(testtools.TestCase):
