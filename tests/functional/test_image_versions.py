@@ -392,6 +392,88 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         self.assertFalse(self.via_a.get(v4['id'])['os_hidden'])
 
 
+    # -- the owner against the records and the admin command ------------
+    def records_of(self, image):
+        return {k: v for k, v in image.items()
+                if k.startswith('import_ext_')}
+
+    def put_back(self, client, image_id, earlier):
+        """The owner makes the image's records ``earlier`` again."""
+        now = self.records_of(client.get(image_id))
+        ops = [{'op': 'remove', 'path': '/' + k} for k in now
+               if k not in earlier]
+        ops += [{'op': 'add', 'path': '/' + k, 'value': v}
+                for k, v in earlier.items() if now.get(k) != v]
+        client.patch(image_id, ops)
+
+    def verdicts(self, *image_ids, rc=1):
+        import json
+        out = self.command(self.a, 'verify-records', '--format', 'json',
+                           *image_ids, rc=rc)
+        return {r['image']: r['verdict']
+                for r in json.loads(out)['images']}
+
+    def test_a_sealed_state_put_back_or_wiped_is_reported(self):
+        v1, _, _ = self.version(self.via_a)
+        v1 = self.rotated(self.via_a, v1['id'])
+        v2 = self.imported_on_k()
+        # What the owner reads while v2 waits for its rotation: records
+        # the plugins sealed (state pending).
+        pending = self.records_of(v2)
+        self.assertEqual({v2['id']: 'valid'},
+                         self.verdicts(v2['id'], rc=0))
+        self.command(self.a, 'versions', '--apply')
+        v3, _, _ = self.version(self.via_a)
+        v3 = self.rotated(self.via_a, v3['id'])
+        self.assertSuperseded(self.via_a.get(v2['id']), v3['id'])
+
+        # Rolled back: a seal valid for the records, but not the last one
+        # the plugins wrote.
+        self.put_back(self.via_a, v2['id'], pending)
+        self.assertEqual('pending', self.via_a.get(v2['id'])[STATE])
+        self.assertEqual({v2['id']: 'rolled-back'},
+                         self.verdicts(v2['id']))
+        # The admin command does not act on it: v3 stays current.
+        refused = self.command(self.a, 'versions', '--apply', rc=1)
+        self.assertIn('Not touched: image %s: its records are not as the '
+                      'plugins wrote them (rolled-back)' % v2['id'], refused)
+        self.assertFalse(self.via_a.get(v3['id'])['os_hidden'])
+        self.assertEqual('current', self.via_a.get(v3['id'])[STATE])
+
+        # Wiped: every record and the seal removed. The image still does
+        # not look like one the plugins never wrote on, also when the
+        # command looks at every image.
+        self.put_back(self.via_a, v1['id'], {})
+        self.assertEqual({}, self.records_of(self.via_a.get(v1['id'])))
+        self.assertEqual({v1['id']: 'removed'}, self.verdicts(v1['id']))
+        everything = self.verdicts()
+        self.assertEqual(('removed', 'rolled-back', 'valid'), (
+            everything[v1['id']], everything[v2['id']],
+            everything[v3['id']]))
+
+    def test_admin_rotation_acts_with_the_import_callers_rights(self):
+        v1, _, _ = self.version(self.via_a)
+        v1 = self.rotated(self.via_a, v1['id'])
+        v2 = self.imported_on_k()
+        # Once v1 is protected, its owner may no longer change it.
+        self.via_a.update(v1['id'], protected=True)
+        self.addCleanup(self.cloud.client('a', user='admin', roles=(
+            'admin', 'member', 'reader')).update, v1['id'], protected=False)
+        self.via_a.patch(v1['id'], [{'op': 'add', 'path': '/os_hidden',
+                                     'value': True}], expect=(403,))
+
+        applied = self.command(self.a, 'versions', '--apply', rc=1)
+        self.assertIn("not changing image %s: the caller of the import may "
+                      "not (Glance's policy does not allow modify_image)"
+                      % v1['id'], applied)
+        self.assertUntouched(v1, self.via_a.get(v1['id']))
+        self.assertFalse(self.via_a.get(v1['id'])['os_hidden'])
+        v2 = self.via_a.get(v2['id'])
+        self.assertEqual('current', v2[STATE])
+        self.assertIn('not replaced: %s' % v1['id'],
+                      v2['import_ext_version_note'])
+
+
 class TestPropertyLineage(ImageVersionsTestCase):
 
     def test_scs_properties_and_keep_versions(self):
