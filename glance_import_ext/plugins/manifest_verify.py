@@ -33,10 +33,11 @@ finds the entry's digests and size. Rules are judged on the normal form
 of each URL the fetch requests (``remote.normalise_url``, the form that is
 fetched): the manifest URL and every redirect hop. The rule of each hop is
 its longest matching prefix, and every rule so found must be satisfied,
-so a redirect can add a rule but never take one away. Knowing the algorithms that early
-lets the import's one hashing pass include them. The task then compares
-every digest and the size with the staged data; a user's own
-``expected_digest_*`` that disagrees with the manifest fails the import.
+so a redirect can add a rule but never take one away. Knowing the
+algorithms that early lets the import's one hashing pass include them.
+The task then compares every digest and the size with the staged data; a
+user's own ``expected_digest_*`` that disagrees with the manifest fails the
+import.
 
 Records on success: ``import_ext_manifest_url``, ``import_ext_manifest_entry``,
 ``import_ext_manifest_algorithms``, ``import_ext_manifest_signer`` (the
