@@ -29,6 +29,11 @@ to the rules Glance applies to its own web-download import:
   release has is ``glance_internals.import_filter``'s business.
 - Redirects are followed here, at most ``MAX_REDIRECTS``, never in a
   loop, never from https down to http.
+- Every URL is first put in one normal form (``normalise_url``, RFC 3986
+  syntax-based normalisation plus a few steps of our own), and that form
+  is both what Glance's filter checks and what is requested; a caller
+  that judges URLs (trust rules) sees each hop in that form through
+  ``on_hop``, so what is judged is what is fetched.
 - Only http and https; no credentials of any kind go out: no auth plugin,
   no token, no cookies, no ``.netrc`` entry, no user:password from the URL
   (such URLs are refused). No proxy from the environment either: like
@@ -46,7 +51,11 @@ URL (user:password parts are never shown).
 """
 
 import http.cookiejar
+import ipaddress
 import logging
+import re
+import socket
+import string
 import time
 import urllib.parse
 import zlib
@@ -70,6 +79,15 @@ MAX_URL_SHOWN = 120
 FIRST_BACKOFF = 0.5         # seconds; doubles after each failed attempt
 MAX_BACKOFF = 5.0
 CHUNK = 64 * 1024
+DEFAULT_PORTS = {'http': 80, 'https': 443}
+UNRESERVED = frozenset(string.ascii_letters + string.digits + '-._~')
+PATH_CHARS = UNRESERVED | frozenset("!$&'()*+,;=:@/")
+QUERY_CHARS = PATH_CHARS | frozenset('?')
+HOST_CHARS = frozenset(string.ascii_lowercase + string.digits + '-._~')
+# Servers disagree on whether an encoded slash or backslash separates
+# path segments, so a rule's prefix could not say what such a URL names.
+AMBIGUOUS_ESCAPES = ('%2F', '%5C')
+NUMERIC_LABEL = re.compile(r'^(0x[0-9a-f]*|[0-9]+)$')
 
 
 class FetchError(Exception):
@@ -93,6 +111,132 @@ def show(url):
     return text
 
 
+def normalise_url(url):
+    """``url`` in the one form that is judged and fetched, or FetchError.
+
+    RFC 3986 section 6.2.2 normalisation, then a few steps of our own:
+    scheme and host in lower case; the port without leading zeros and
+    left out where it is the scheme's default; percent-encoded unreserved
+    characters decoded and other escapes in upper case; characters a URL
+    may not carry percent-encoded (as the HTTP client would); dot segments
+    removed; an empty path becomes "/"; the fragment, never sent, is
+    dropped. Ours: one trailing dot of a host name is dropped (the same
+    DNS name); an IPv4 address in any form the resolver takes
+    (``0177.0.0.1``, ``2130706433``) becomes dotted decimal; an IPv6
+    literal takes its compressed form. Refused (FetchError): anything but
+    http(s), no host, a user name or password, a bad port, a "%" not
+    followed by two hex digits, an encoded "/" or "\\" in the path.
+    """
+    if not isinstance(url, str) or not url:
+        raise FetchError('the document URL is empty or not text; give an '
+                         'http or https URL')
+    if not url.isascii() or any(not c.isprintable() or c.isspace()
+                                for c in url):
+        raise FetchError('%s contains spaces, control or non-ASCII '
+                         'characters; percent-encode them (and give a host '
+                         'name in its ASCII, xn-- form)' % show(url))
+    try:
+        parts = urllib.parse.urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in SCHEMES:
+            raise FetchError('%s is not an http or https URL; only those '
+                             'can be fetched' % show(url))
+        if '@' in parts.netloc:
+            raise FetchError('%s carries a user name or password; no '
+                             'credentials are sent, use a URL readable '
+                             'without them' % show(url))
+        host, port = _host_and_port(parts.netloc, scheme)
+        path = _escapes(parts.path, PATH_CHARS)
+        for escape in AMBIGUOUS_ESCAPES:
+            if escape in path:
+                raise ValueError('an encoded "/" or "\\" (%s) in the path '
+                                 'is read differently by different '
+                                 'servers; write the path without it' %
+                                 escape)
+        path = remove_dot_segments(path or '/')
+        query = _escapes(parts.query, QUERY_CHARS)
+    except ValueError as exc:
+        raise FetchError('%s is not a valid URL (%s); give an http or https '
+                         'URL' % (show(url), exc))
+    return '%s://%s%s%s%s' % (scheme, host, port, path,
+                              '?' + query if query else '')
+
+
+def _host_and_port(netloc, scheme):
+    """(host, ":port" or "") of ``netloc`` in normal form; ValueError."""
+    if netloc.startswith('['):
+        literal, bracket, port = netloc[1:].partition(']')
+        if not bracket or (port and not port.startswith(':')):
+            raise ValueError('a bracketed IPv6 host must be followed by '
+                             'nothing, or a ":port"')
+        try:
+            # A zone (fe80::1%25eth0) is a property of this machine only.
+            if '%' in literal:
+                raise ValueError(literal)
+            host = '[%s]' % ipaddress.IPv6Address(literal).compressed
+        except ValueError:
+            raise ValueError('[%s] is not an IPv6 address' % literal[:60])
+        port = port[1:]
+    else:
+        host, _, port = netloc.partition(':')
+        host = _escapes(host, HOST_CHARS | frozenset(string.ascii_uppercase))
+        host = host.lower()
+        if host.endswith('.'):
+            host = host[:-1]
+        if not host or not set(host) <= HOST_CHARS:
+            raise ValueError('it names no host, or not a host name')
+        labels = host.split('.')
+        if len(labels) <= 4 and all(NUMERIC_LABEL.match(label)
+                                    for label in labels):
+            try:
+                host = socket.inet_ntoa(socket.inet_aton(host))
+            except OSError:
+                raise ValueError('%s is not an IPv4 address' % host)
+    if not port:
+        return host, ''
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise ValueError('port %s is not a port number' % port[:20])
+    if int(port) == DEFAULT_PORTS[scheme]:
+        return host, ''
+    return host, ':%d' % int(port)
+
+
+def _escapes(text, allowed):
+    """``text`` with unreserved characters decoded, other escapes upper."""
+    out = []
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char == '%':
+            digits = text[pos + 1:pos + 3]
+            if len(digits) != 2 or not set(digits) <= set(
+                    string.hexdigits):
+                raise ValueError('"%" is not followed by two hex digits')
+            decoded = chr(int(digits, 16))
+            out.append(decoded if decoded in UNRESERVED
+                       else '%' + digits.upper())
+            pos += 3
+            continue
+        out.append(char if char in allowed else '%%%02X' % ord(char))
+        pos += 1
+    return ''.join(out)
+
+
+def remove_dot_segments(path):
+    """``path`` (from "/") without "." and ".." segments (RFC 3986 5.2.4)."""
+    segments = path.split('/')[1:]
+    kept = []
+    for segment in segments:
+        if segment == '..':
+            if kept:
+                kept.pop()
+        elif segment != '.':
+            kept.append(segment)
+    if segments[-1] in ('.', '..') and kept:
+        kept.append('')
+    return '/' + '/'.join(kept)
+
+
 def backoff(attempt):
     """Seconds to wait after failed attempt number ``attempt`` (from 0)."""
     return min(FIRST_BACKOFF * 2 ** attempt, MAX_BACKOFF)
@@ -109,16 +253,22 @@ def time_limit(connect_timeout, read_timeout, retries):
             sum(backoff(n) for n in range(retries)))
 
 
-def fetch(url, max_bytes, connect_timeout, read_timeout, retries):
+def fetch(url, max_bytes, connect_timeout, read_timeout, retries,
+          on_hop=None):
     """The body of ``url`` (http or https), at most ``max_bytes`` bytes.
 
-    :param url: the URL the user gave; checked with Glance's import
-        filtering, as is every redirect hop.
+    :param url: the URL the user gave; put in normal form
+        (``normalise_url``) and checked with Glance's import filtering, as
+        is every redirect hop.
     :param max_bytes: the largest body accepted; more is a FetchError.
     :param connect_timeout: seconds to establish each connection.
     :param read_timeout: seconds to wait for each piece of the answer.
     :param retries: how many more attempts after a connection error, a
         read timeout or an HTTP 5xx; each attempt starts again at ``url``.
+    :param on_hop: called as ``on_hop(hop, came_from)`` with each URL, in
+        normal form, before it is requested: ``came_from`` is None for
+        ``url`` at the start of each attempt, else the hop that redirected
+        here. What it raises ends the fetch.
     :raises FetchError: with a message for the user or operator.
     """
     if not isinstance(max_bytes, int) or max_bytes < 0:
@@ -133,7 +283,7 @@ def fetch(url, max_bytes, connect_timeout, read_timeout, retries):
     while True:
         try:
             return _attempt(url, max_bytes, connect_timeout, read_timeout,
-                            deadline)
+                            deadline, on_hop)
         except _Retriable as exc:
             last = exc
         if attempt >= retries:
@@ -234,10 +384,11 @@ def _glance_check(url):
 
 
 def _check_url(url, came_from=None):
-    """The addresses to connect to for ``url``, or FetchError.
+    """(``url`` in normal form, the addresses to connect to), or FetchError.
 
-    Refuses ``url`` unless it is http(s) and Glance's filter allows it.
-    None: Glance names no addresses, connect by name.
+    Refuses ``url`` unless it is http(s) and Glance's filter allows its
+    normal form, the one that is then fetched. Addresses None: Glance
+    names no addresses, connect by name.
     """
     if not isinstance(url, str) or not url:
         raise FetchError('the document URL is empty or not text; give an '
@@ -273,6 +424,10 @@ def _check_url(url, came_from=None):
         raise FetchError('%s redirected from https to plain http (%s); '
                          'refused, use a URL that stays on https' % (
                              show(came_from), show(url)))
+    try:
+        url = normalise_url(url)
+    except FetchError as exc:
+        raise FetchError('%s%s' % (exc, where))
     allowed, addresses, reason = _glance_check(url)
     if not allowed:
         raise FetchError(
@@ -281,15 +436,17 @@ def _check_url(url, came_from=None):
             "allow, or ask the operator to allow it" % (
                 show(url), where,
                 reason or 'its scheme, host or port is not allowed'))
-    return addresses
+    return url, addresses
 
 
-def _attempt(url, max_bytes, connect_timeout, read_timeout, deadline):
+def _attempt(url, max_bytes, connect_timeout, read_timeout, deadline,
+             on_hop):
     """One attempt, from ``url`` through its redirects to the body."""
-    seen = {url}
-    hop = url
+    hop, addresses = _check_url(url)
+    seen = {hop}
     came_from = None
-    addresses = _check_url(url)
+    if on_hop is not None:
+        on_hop(hop, None)
     for _ in range(MAX_REDIRECTS + 1):
         session, resp = _get(hop, addresses, connect_timeout, read_timeout,
                              deadline)
@@ -303,12 +460,14 @@ def _attempt(url, max_bytes, connect_timeout, read_timeout, deadline):
                                          show(hop), status))
                 target = urllib.parse.urljoin(hop, location.strip())
                 target = urllib.parse.urldefrag(target)[0]
+                target, addresses = _check_url(target, came_from=hop)
                 if target in seen:
                     raise FetchError('%s redirects in a loop (back to %s); '
                                      'fix the URL or the server' % (
                                          show(url), show(target)))
-                addresses = _check_url(target, came_from=hop)
                 seen.add(target)
+                if on_hop is not None:
+                    on_hop(target, hop)
                 LOG.debug('Fetching %s: HTTP %d to %s', show(url), status,
                           show(target))
                 came_from, hop = hop, target

@@ -29,10 +29,15 @@ While the flow is built, glance-api fetches the manifest as the caller
 would (Glance's own import URL filtering, timeouts, a size cap, bounded
 retries, no credentials), checks its signature where a trust rule of
 ``[manifest_verify]`` matches its URL (gpgv and the rule's keyring), and
-finds the entry's digests and size. Knowing the algorithms that early
-lets the import's one hashing pass include them. The task then compares
-every digest and the size with the staged data; a user's own
-``expected_digest_*`` that disagrees with the manifest fails the import.
+finds the entry's digests and size. Rules are judged on the normal form
+of each URL the fetch requests (``remote.normalise_url``, the form that is
+fetched): the manifest URL and every redirect hop. The rule of each hop is
+its longest matching prefix, and every rule so found must be satisfied,
+so a redirect can add a rule but never take one away. Knowing the
+algorithms that early lets the import's one hashing pass include them.
+The task then compares every digest and the size with the staged data; a
+user's own ``expected_digest_*`` that disagrees with the manifest fails the
+import.
 
 Records on success: ``import_ext_manifest_url``, ``import_ext_manifest_entry``,
 ``import_ext_manifest_algorithms``, ``import_ext_manifest_signer`` (the
@@ -71,7 +76,9 @@ manifest_verify_opts = [
              'key of KEYRING: "PREFIX KEYRING SIGNATURE", where SIGNATURE is '
              'the suffix of the detached signature next to the manifest '
              '(.gpg, .asc, .sign) or "clearsigned". Repeat the option for '
-             'several rules; the longest matching prefix applies. KEYRING '
+             'several rules; the longest matching prefix applies. Prefix '
+             'and URLs are compared in RFC 3986 normal form (README), and '
+             'the rule of every redirect hop applies too. KEYRING '
              'is an OpenPGP public key file (binary or ASCII-armored).'),
     cfg.StrOpt('unsigned_manifests', default='accept',
                choices=[('accept', 'used, and recorded as unsigned'),
@@ -116,6 +123,17 @@ class TrustRule:
             raise errors.ConfigError(
                 'option [%s] trust_rule: prefix %s is not an http(s) URL' % (
                     NAME, errors.shorten(prefix)))
+        if '#' in prefix:
+            raise errors.ConfigError(
+                'option [%s] trust_rule: prefix %s has a fragment (#), which '
+                'is never fetched; remove it' % (NAME,
+                                                 errors.shorten(prefix)))
+        try:
+            # Compared with URLs in the same form, however either is spelt.
+            prefix = remote.normalise_url(prefix)
+        except remote.FetchError as exc:
+            raise errors.ConfigError('option [%s] trust_rule: prefix: %s' % (
+                NAME, exc))
         if signature != CLEARSIGNED and not (
                 signature.startswith('.') and len(signature) > 1 and
                 '/' not in signature):
@@ -136,9 +154,28 @@ def trust_rules(conf):
 
 
 def rule_for(rules, url):
-    """The rule with the longest prefix of ``url``, or None."""
+    """The rule with the longest prefix of ``url``, or None.
+
+    ``url`` is compared in normal form (rule prefixes are stored in it);
+    :raises remote.FetchError: ``url`` is not a URL that could be fetched.
+    """
+    url = remote.normalise_url(url)
     matching = [r for r in rules if url.startswith(r.prefix)]
     return max(matching, key=lambda r: len(r.prefix)) if matching else None
+
+
+def rules_for_hops(rules, hops):
+    """[(hop, rule)]: each distinct rule of a hop, with its first hop.
+
+    Every one of them must be satisfied: the strictest outcome, where a
+    rule demands a signature wherever a hop falls under it.
+    """
+    found = []
+    for hop in hops:
+        rule = rule_for(rules, hop)
+        if rule is not None and rule not in [r for _, r in found]:
+            found.append((hop, rule))
+    return found
 
 
 class Expected:
@@ -161,15 +198,23 @@ def read_manifest(url, entry, conf):
 
     :raises ManifestProblem: saying what is wrong, for the user or operator.
     """
-    def get(address):
+    def get(address, on_hop=None):
         return remote.fetch(address, conf.max_manifest_bytes,
                             conf.connect_timeout, conf.read_timeout,
-                            conf.retries)
+                            conf.retries, on_hop=on_hop)
 
-    rule = rule_for(trust_rules(conf), url)
-    data = get(url)
-    signer = UNSIGNED
-    if rule is None:
+    hops = []
+
+    def record_hop(hop, came_from):
+        if came_from is None:
+            del hops[:]  # a new attempt: only the one that answers counts
+        hops.append(hop)
+
+    # The form that is fetched is the one judged, and the one recorded.
+    url = remote.normalise_url(url)
+    data = get(url, record_hop)
+    applicable = rules_for_hops(trust_rules(conf), hops or [url])
+    if not applicable:
         if conf.unsigned_manifests == 'refuse':
             raise ManifestProblem(
                 'no trust rule of [%s] covers manifest %s and unsigned '
@@ -177,25 +222,46 @@ def read_manifest(url, entry, conf):
                 'use a manifest from a trusted publisher' % (
                     NAME, errors.clip(url, 120)))
         data, _ = manifests.unwrap_clearsigned(data)
+        signers = [UNSIGNED]
     else:
-        try:
-            if rule.signature == CLEARSIGNED:
-                data, signer = openpgp.verify_clearsigned(data, rule.keyring)
-            else:
-                signer = openpgp.verify_detached(
-                    data, get(url + rule.signature), rule.keyring)
-        except (openpgp.SignatureError, remote.FetchError) as exc:
-            raise ManifestProblem('manifest %s must be signed (trust rule '
-                                  'for %s): %s' % (
-                                      errors.clip(url, 120),
-                                      errors.clip(rule.prefix, 120), exc))
+        data, signers = _verify_signatures(data, url, applicable, get)
     name = os.path.basename(urllib.parse.urlparse(url).path)
     try:
         digests, size = manifests.parse(data, name).lookup(entry)
     except manifests.ManifestError as exc:
         raise ManifestProblem('manifest %s: %s' % (errors.clip(url, 120),
                                                    exc))
-    return Expected(url, entry, digests, size, signer)
+    return Expected(url, entry, digests, size, ','.join(signers))
+
+
+def _verify_signatures(data, url, applicable, get):
+    """(the signed text, [signer]) when every rule is satisfied.
+
+    A detached signature sits next to the URL that fell under the rule.
+    :raises ManifestProblem: naming the rule, and the redirect if one led
+        under it.
+    """
+    signed = data
+    signers = []
+    for hop, rule in applicable:
+        try:
+            if rule.signature == CLEARSIGNED:
+                signed, signer = openpgp.verify_clearsigned(data,
+                                                            rule.keyring)
+            else:
+                signer = openpgp.verify_detached(
+                    data, get(hop + rule.signature), rule.keyring)
+        except (openpgp.SignatureError, remote.FetchError) as exc:
+            via = ('' if hop == url else ', reached by its redirect to '
+                   '%s' % errors.clip(hop, 120))
+            raise ManifestProblem('manifest %s must be signed (trust rule '
+                                  'for %s%s): %s' % (
+                                      errors.clip(url, 120),
+                                      errors.clip(rule.prefix, 120), via,
+                                      exc))
+        if signer not in signers:
+            signers.append(signer)
+    return signed, signers
 
 
 class ManifestProblem(Exception):

@@ -29,6 +29,7 @@ import urllib.parse
 import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
+import requests
 import testtools
 
 from glance_import_ext.common import remote
@@ -499,3 +500,152 @@ class TestWithoutGlance(testtools.TestCase):
         out = subprocess.check_output([sys.executable, '-c', code],
                                       cwd=os.getcwd())
         self.assertEqual(b'Exception\n', out)
+
+
+class TestNormalForm(FetchTestCase):
+    """One normal form: the one trust rules judge and the one fetched."""
+
+    SAME = [
+        # (spelling, normal form)
+        ('http://h/signed/S', 'http://h/signed/S'),
+        ('HTTP://h/signed/S', 'http://h/signed/S'),
+        ('hTtP://H/signed/S', 'http://h/signed/S'),
+        ('http://h:80/signed/S', 'http://h/signed/S'),
+        ('http://h:0080/signed/S', 'http://h/signed/S'),
+        ('https://h:443/signed/S', 'https://h/signed/S'),
+        ('http://h:08080/signed/S', 'http://h:8080/signed/S'),
+        ('http://h:/signed/S', 'http://h/signed/S'),
+        ('http://h/./signed/S', 'http://h/signed/S'),
+        ('http://h/x/../signed/S', 'http://h/signed/S'),
+        ('http://h/../../signed/./x/./../S', 'http://h/signed/S'),
+        ('http://h/%2e/signed/%2E%2e/signed/S', 'http://h/signed/S'),
+        ('http://h/%73igned/S', 'http://h/signed/S'),
+        ('http://h/%73%69%67%6E%65%64/%53', 'http://h/signed/S'),
+        ('http://h/signed/a%7eb%2D', 'http://h/signed/a~b-'),
+        ('http://h/signed/%c3%a9', 'http://h/signed/%C3%A9'),
+        ('http://h/signed/a|b', 'http://h/signed/a%7Cb'),
+        ('http://h/signed/S?v=%3a%61#frag', 'http://h/signed/S?v=%3Aa'),
+        ('http://h', 'http://h/'),
+        ('http://h?x', 'http://h/?x'),
+        ('http://h./signed/S', 'http://h/signed/S'),
+        ('http://%68/signed/S', 'http://h/signed/S'),
+        ('http://0177.0.0.1/S', 'http://127.0.0.1/S'),
+        ('http://2130706433/S', 'http://127.0.0.1/S'),
+        ('http://0x7F.1/S', 'http://127.0.0.1/S'),
+        ('http://[0:0:0::1]:80/S', 'http://[::1]/S'),
+        ('http://[FE80::A]/S', 'http://[fe80::a]/S'),
+    ]
+    REFUSED = [
+        ('http://u:p@h/S', 'user name or password'),
+        ('http://@h/S', 'user name or password'),
+        ('ftp://h/S', 'not an http or https URL'),
+        ('http:///S', 'names no host'),
+        ('http://h:0/S', 'port 0 is not a port number'),
+        ('http://h:65536/S', 'port 65536 is not a port number'),
+        ('http://h:8o/S', 'port 8o is not a port number'),
+        ('http://h/S%zz', 'not followed by two hex digits'),
+        ('http://h/S%4', 'not followed by two hex digits'),
+        ('http://h/signed%2FS', 'encoded "/" or "\\" (%2F)'),
+        ('http://h/signed%5cS', 'encoded "/" or "\\" (%5C)'),
+        ('http://h/signed\\S', 'encoded "/" or "\\" (%5C)'),
+        ('http://[::1/S', 'Invalid IPv6 URL'),
+        ('http://[::1]x/S', 'must be followed by nothing'),
+        ('http://[fe80::1%25eth0]/S', 'is not an IPv6 address'),
+        ('http://h_%2F/S', 'not a host name'),
+        ('http://999.1.1.1/S', 'is not an IPv4 address'),
+        ('http://h/a b', 'spaces, control or non-ASCII'),
+    ]
+
+    def test_every_spelling_has_one_normal_form(self):
+        for spelling, normal in self.SAME:
+            self.assertEqual(normal, remote.normalise_url(spelling),
+                             spelling)
+
+    def test_normal_form_is_stable_and_sent_as_is(self):
+        # What the HTTP client sends is the URL that was judged.
+        for _, normal in self.SAME:
+            self.assertEqual(normal, remote.normalise_url(normal))
+            self.assertEqual(normal,
+                             requests.Request('GET', normal).prepare().url)
+
+    def test_refused_with_a_reason(self):
+        for spelling, reason in self.REFUSED:
+            exc = self.assertRaises(remote.FetchError, remote.normalise_url,
+                                    spelling)
+            self.assertIn(reason, str(exc), spelling)
+            self.assertNotIn('Traceback', str(exc))
+
+    def test_dot_segments(self):
+        for path, expected in (('/', '/'), ('/.', '/'), ('/..', '/'),
+                               ('/a/.', '/a/'), ('/a/..', '/'),
+                               ('/a/b/../c', '/a/c'), ('//a/./', '//a/'),
+                               ('/a/./b/', '/a/b/')):
+            self.assertEqual(expected, remote.remove_dot_segments(path))
+
+    def test_fetch_requests_and_filters_the_normal_form(self):
+        self.server.serve('/signed/S', MANIFEST)
+        port = self.server.port
+        for spelling in ('HTTP://127.0.0.1:%d/signed/S',
+                         'http://127.0.0.1:0%d/signed/S',
+                         'http://127.0.0.1:%d/./signed/S',
+                         'http://127.0.0.1:%d/x/../signed/S',
+                         'http://127.0.0.1:%d/%%73igned/S',
+                         'http://0177.0.0.1:%d/signed/S'):
+            del self.checked[:]
+            hops = []
+            self.assertEqual(MANIFEST, remote.fetch(
+                spelling % port, 4096, 2, 2, 0,
+                on_hop=lambda hop, came: hops.append((hop, came))))
+            self.assertEqual([self.url('/signed/S')], self.checked)
+            self.assertEqual([(self.url('/signed/S'), None)], hops)
+        self.assertEqual(6, self.server.hits('/signed/S'))
+        self.assertEqual(['/signed/S'] * 6,
+                         [p for _, p, _ in self.server.requests])
+
+    def test_each_redirect_hop_reported_in_normal_form(self):
+        self.server.redirect('/plain/S', '/x/../%73igned/./S')
+        self.server.serve('/signed/S', MANIFEST)
+        hops = []
+        self.assertEqual(MANIFEST, remote.fetch(
+            self.url('/plain/S'), 4096, 2, 2, 0,
+            on_hop=lambda hop, came: hops.append((hop, came))))
+        self.assertEqual([(self.url('/plain/S'), None),
+                          (self.url('/signed/S'), self.url('/plain/S'))],
+                         hops)
+        self.assertEqual([self.url('/plain/S'), self.url('/signed/S')],
+                         self.checked)
+
+    def test_every_attempt_starts_with_a_hop_without_came_from(self):
+        self.server.redirect('/r', '/m')
+        self.server.serve('/m', b'', status=503, times=1)
+        self.server.serve('/m', MANIFEST)
+        hops = []
+        self.assertEqual(MANIFEST, remote.fetch(
+            self.url('/r'), 4096, 2, 2, 1,
+            on_hop=lambda hop, came: hops.append((hop, came))))
+        self.assertEqual([(self.url('/r'), None),
+                          (self.url('/m'), self.url('/r'))] * 2, hops)
+
+    def test_on_hop_can_stop_the_fetch(self):
+        self.server.redirect('/r', '/m')
+        self.server.serve('/m', MANIFEST)
+
+        def refuse_m(hop, came_from):
+            if hop.endswith('/m'):
+                raise remote.FetchError('no /m here')
+
+        exc = self.assertRaises(remote.FetchError, remote.fetch,
+                                self.url('/r'), 4096, 2, 2, 0,
+                                on_hop=refuse_m)
+        self.assertEqual('no /m here', str(exc))
+        self.assertEqual(0, self.server.hits('/m'))
+
+    def test_loop_through_another_spelling(self):
+        self.server.redirect('/a', '/./b')
+        self.server.redirect('/b', '/x/../a')
+        self.assertFails('redirects in a loop', '/a')
+
+    def test_redirect_to_an_encoded_slash_refused(self):
+        self.server.redirect('/r', '/signed%2FS')
+        msg = self.assertFails('encoded "/"', '/r')
+        self.assertIn('redirected from %s' % self.url('/r'), msg)
