@@ -60,7 +60,7 @@ GROUP = 'stage_digests'
 STAGE_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/stage/?$')
 IMAGE_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/?$')
 DECLARATION_PREFIX = 'expected_digest_'
-LENGTH_DIGITS = re.compile(r'^[0-9]+$')
+LENGTH_DIGITS = re.compile(r'[0-9]+')
 # The framings the filter hashes (stage_framing).
 BY_LENGTH = 'content-length'
 CHUNKED = 'chunked'
@@ -104,7 +104,7 @@ def stage_framing(environ):
     encoding = environ.get(glance_internals.CHUNKED_BODY_HEADER)
     length = environ.get('CONTENT_LENGTH')
     if encoding is None:
-        if length and LENGTH_DIGITS.match(length):
+        if length and LENGTH_DIGITS.fullmatch(length):
             return BY_LENGTH
         return None
     # Glance's own test (glance.common.wsgi.Request.body_file). An empty

@@ -926,6 +926,7 @@ class TestFilter(Base):
         (None, '%d, %d' % (len(DATA), len(DATA))),
         (None, '1e3'),
         (None, '7_6804'),
+        (None, '%d\n' % len(DATA)),
     ]
 
     def framed_environ(self, encoding, length):
