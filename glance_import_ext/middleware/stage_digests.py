@@ -28,6 +28,13 @@ error answer, a client that went away, a body shorter than announced)
 writes no record; an earlier one is replaced once Glance accepted a new
 stage, and never matches a staged file that changed since.
 
+Only the two framings clients send are hashed: a Content-Length of
+digits without Transfer-Encoding, and ``Transfer-Encoding: chunked``
+(compared as Glance compares it) without Content-Length. Any other
+framing (both headers, other or repeated codings, an odd length) goes to
+Glance untouched and unhashed: Glance answers it itself, exactly as
+without the filter, and the import reads the data.
+
 Algorithms: ``[stage_digests] algorithms`` plus every
 ``expected_digest_<algorithm>`` already on the image when it is staged
 (read with the caller's context). It goes after ``context`` in the
@@ -53,6 +60,10 @@ GROUP = 'stage_digests'
 STAGE_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/stage/?$')
 IMAGE_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/?$')
 DECLARATION_PREFIX = 'expected_digest_'
+LENGTH_DIGITS = re.compile(r'[0-9]+')
+# The framings the filter hashes (stage_framing).
+BY_LENGTH = 'content-length'
+CHUNKED = 'chunked'
 MAX_ALGORITHMS = 8
 BATCH = 1024 * 1024  # bytes handed to the hashing threads at a time
 
@@ -79,6 +90,28 @@ def configured_algorithms(conf=None):
             raise errors.ConfigError('option [%s] algorithms: %s' % (
                 GROUP, exc))
     return names
+
+
+def stage_framing(environ):
+    """BY_LENGTH, CHUNKED, or None for a framing the filter leaves alone.
+
+    Glance decides what a body is from these headers in its own ways (a
+    chunked body with a Content-Length is sized by that length, and
+    refused when it differs; a coding it does not know means no body):
+    the filter hashes only where what it does cannot change Glance's
+    answer, and hands everything else to Glance as it came.
+    """
+    encoding = environ.get(glance_internals.CHUNKED_BODY_HEADER)
+    length = environ.get('CONTENT_LENGTH')
+    if encoding is None:
+        if length and LENGTH_DIGITS.fullmatch(length):
+            return BY_LENGTH
+        return None
+    # Glance's own test (glance.common.wsgi.Request.body_file). An empty
+    # Content-Length is no length, for webob as for Glance.
+    if encoding.lower() == 'chunked' and not length:
+        return CHUNKED
+    return None
 
 
 def declared_algorithms(properties):
@@ -237,6 +270,15 @@ class StageDigests:
         return self.app(environ, start_response)
 
     def _stage(self, environ, start_response, image_id):
+        framing = stage_framing(environ)
+        if framing is None:
+            LOG.info('Stage of image %s: not hashed, its framing is left to '
+                     'Glance (Transfer-Encoding %s, Content-Length %s); the '
+                     'import will read the data', image_id,
+                     *(errors.bounded(repr(environ.get(name)), 80) for name in
+                       (glance_internals.CHUNKED_BODY_HEADER,
+                        'CONTENT_LENGTH')))
+            return self.app(environ, start_response)
         try:
             staged = _staged_path(image_id)
             algorithms = self._algorithms(environ, image_id)
@@ -251,7 +293,7 @@ class StageDigests:
         # stage leaves the staged file, and a failed one that changed it
         # no longer matches the record (stage_record.read).
         hashers = Hashers(algorithms)
-        teed = self._teed(environ, hashers)
+        teed = self._teed(environ, hashers, framing)
         if teed is None:
             hashers.finish()
             return self.app(environ, start_response)
@@ -276,24 +318,19 @@ class StageDigests:
 
         return self.app(environ, capture), lambda: answer.get('status', '')
 
-    def _teed(self, environ, hashers):
+    def _teed(self, environ, hashers, framing):
         environ = dict(environ)
-        header = glance_internals.CHUNKED_BODY_HEADER
-        if environ.get(header, '').lower() == 'chunked':
+        if framing == CHUNKED:
             uwsgi = _uwsgi()
             if uwsgi is None:
                 return None     # not under uWSGI: Glance reads wsgi.input
-            environ.pop(header)
+            environ.pop(glance_internals.CHUNKED_BODY_HEADER)
             environ.pop('CONTENT_LENGTH', None)
             environ['wsgi.input'] = UwsgiChunkedInput(uwsgi, hashers)
             environ['wsgi.input_terminated'] = True
             return environ
-        try:
-            length = int(environ.get('CONTENT_LENGTH') or 0)
-        except ValueError:
-            return None
         environ['wsgi.input'] = TeeInput(environ['wsgi.input'], hashers,
-                                         length)
+                                         int(environ['CONTENT_LENGTH']))
         return environ
 
     @staticmethod

@@ -16,6 +16,8 @@ Replica A stages through the ``stage_digests`` filter and verifies with
 ``checksum_verify``; replica Z runs Glance's ``image_decompression``
 before ``checksum_verify``. Whether an import used the stage-time record
 or read the data is in the glance-api log, per staged file.
+TestStageFramingAsGlance sends each framing of a stage body, as raw bytes,
+to a glance-api with the filter and to one without it.
 """
 
 import gzip
@@ -26,6 +28,8 @@ import shutil
 import socket
 import time
 import urllib.parse
+
+from testtools import content
 
 from tests.functional import base
 from tests.functional.harness import glance
@@ -230,3 +234,211 @@ class TestStageDigests(base.CloudTestCase):
         self.via_a.update(image['id'], expected_digest_sha256=hashlib.sha256(
             first).hexdigest())
         self.import_ok(self.via_a, image['id'], first)
+
+
+def chunked(data, piece=64 * 1024):
+    """``data`` in HTTP/1.1 chunked transfer coding, terminated."""
+    out = b''
+    for i in range(0, len(data), piece):
+        part = data[i:i + piece]
+        out += b'%x\r\n%s\r\n' % (len(part), part)
+    return out + b'0\r\n\r\n'
+
+
+DATA = os.urandom(200 * 1024)
+SIZE_CAP = 1024 * 1024
+OVER_CAP = os.urandom(SIZE_CAP + 64 * 1024)
+
+# (name, [(header, value)], body, close the sending side after the body)
+FRAMINGS = [
+    ('content-length', [('Content-Length', str(len(DATA)))], DATA, False),
+    ('chunked', [('Transfer-Encoding', 'chunked')], chunked(DATA), False),
+    ('chunked + content-length', [
+        ('Transfer-Encoding', 'chunked'),
+        ('Content-Length', str(len(chunked(DATA))))], chunked(DATA), False),
+    ('content-length + chunked, data length', [
+        ('Content-Length', str(len(DATA))),
+        ('Transfer-Encoding', 'chunked')], chunked(DATA), True),
+    ('chunked + content-length 0', [
+        ('Transfer-Encoding', 'chunked'), ('Content-Length', '0')],
+     chunked(DATA), True),
+    ('chunked + content-length abc', [
+        ('Transfer-Encoding', 'chunked'), ('Content-Length', 'abc')],
+     chunked(DATA), True),
+    ('chunked + image size right', [
+        ('Transfer-Encoding', 'chunked'),
+        ('X-Openstack-Image-Size', str(len(DATA)))], chunked(DATA), False),
+    ('chunked + image size wrong', [
+        ('Transfer-Encoding', 'chunked'),
+        ('X-Openstack-Image-Size', str(len(DATA) + 1))], chunked(DATA),
+     False),
+    ('chunked, malformed', [('Transfer-Encoding', 'chunked')],
+     b'zz\r\n' + DATA[:1000] + b'\r\n0\r\n\r\n', True),
+    ('chunked, cut mid-chunk', [('Transfer-Encoding', 'chunked')],
+     chunked(DATA)[:100000], True),
+    ('Chunked', [('Transfer-Encoding', 'Chunked')], chunked(DATA), False),
+    ('CHUNKED + content-length', [
+        ('Transfer-Encoding', 'CHUNKED'),
+        ('Content-Length', str(len(chunked(DATA))))], chunked(DATA), False),
+    ('gzip, chunked', [('Transfer-Encoding', 'gzip, chunked')],
+     chunked(gzip.compress(DATA)), True),
+    ('chunked, chunked', [('Transfer-Encoding', 'chunked, chunked')],
+     chunked(DATA), True),
+    ('chunked twice', [('Transfer-Encoding', 'chunked'),
+                       ('Transfer-Encoding', 'chunked')],
+     chunked(DATA), True),
+    ('gzip then chunked headers', [('Transfer-Encoding', 'gzip'),
+                                   ('Transfer-Encoding', 'chunked')],
+     chunked(gzip.compress(DATA)), True),
+    ('chunked then identity headers', [('Transfer-Encoding', 'chunked'),
+                                       ('Transfer-Encoding', 'identity')],
+     chunked(DATA), True),
+    ('identity + content-length', [
+        ('Transfer-Encoding', 'identity'),
+        ('Content-Length', str(len(DATA)))], DATA, False),
+    ('identity, no length', [('Transfer-Encoding', 'identity')], DATA,
+     True),
+    ('neither', [], DATA, True),
+    ('content-length 0', [('Content-Length', '0')], b'', False),
+    ('empty chunked', [('Transfer-Encoding', 'chunked')], chunked(b''),
+     False),
+    ('content-length abc', [('Content-Length', 'abc')], DATA, True),
+    ('content-length -1', [('Content-Length', '-1')], DATA, True),
+    ('content-length +N', [('Content-Length', '+%d' % len(DATA))], DATA,
+     True),
+    ('content-length twice', [('Content-Length', str(len(DATA))),
+                              ('Content-Length', str(len(DATA)))], DATA,
+     True),
+    ('content-length shorter body', [('Content-Length',
+                                      str(len(DATA) + 4096))], DATA, True),
+    ('content-length over image_size_cap', [
+        ('Content-Length', str(len(OVER_CAP)))], OVER_CAP, False),
+    ('chunked over image_size_cap', [('Transfer-Encoding', 'chunked')],
+     chunked(OVER_CAP), False),
+]
+
+# The framings the filter hashes (and records, Glance having accepted them).
+RECORDED = {'content-length', 'chunked', 'chunked + image size right',
+            'chunked, malformed', 'Chunked', 'empty chunked'}
+
+
+class TestStageFramingAsGlance(base.CloudTestCase):
+    """Every framing of a stage body gets Glance's own answer.
+
+    Two glance-api of one region, the same configuration but for the
+    ``stage_digests`` filter: each framing is sent as raw bytes to both,
+    and the answer and what Glance stored must be the same.
+    """
+
+    @classmethod
+    def build_cloud(cls, cloud):
+        conf = {'DEFAULT': {'image_size_cap': SIZE_CAP}}
+        cloud.add_glance('plain', plugins=['checksum_verify'], conf=conf)
+        cloud.add_glance('hashing', plugins=['checksum_verify'], conf=conf,
+                         paste_filters=[glance.STAGE_DIGESTS])
+
+    def send(self, worker, client, image_id, headers, body, half_close):
+        """The status code of Glance's answer, or None if there is none."""
+        url = urllib.parse.urlsplit(worker.url)
+        head = ['PUT /v2/images/%s/stage HTTP/1.1' % image_id,
+                'Host: %s' % url.netloc,
+                'X-Auth-Token: %s' % client.headers['X-Auth-Token'],
+                'Content-Type: application/octet-stream']
+        head += ['%s: %s' % h for h in headers]
+        sock = socket.create_connection((url.hostname, url.port), timeout=30)
+        try:
+            try:
+                sock.sendall(('\r\n'.join(head) + '\r\n\r\n').encode(
+                    'ascii') + body)
+                if half_close:
+                    sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass    # answered and closed before reading it all
+            answer = b''
+            try:
+                while b'\r\n' not in answer:
+                    data = sock.recv(4096)
+                    if not data:
+                        break
+                    answer += data
+            except OSError:
+                pass
+        finally:
+            sock.close()
+        parts = answer.split(b' ', 2)
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() \
+            else None
+
+    def outcome(self, worker, client, image_id, framing):
+        _, headers, body, half_close = framing
+        status = self.send(worker, client, image_id, headers, body,
+                           half_close)
+        time.sleep(0.5)  # a refused stage restores the image after answering
+        image = client.get(image_id)
+        staged = os.path.join(worker.staging_dir, image_id)
+        try:
+            with open(staged, 'rb') as f:
+                staged_digest = hashlib.sha256(f.read()).hexdigest()[:12]
+        except FileNotFoundError:
+            staged_digest = None
+        return (status, image['status'], image['size'], staged_digest)
+
+    def test_every_framing_gets_glances_own_answer(self):
+        plain = self.cloud.workers['plain']
+        hashing = self.cloud.workers['hashing']
+        via_plain = self.cloud.client('plain')
+        via_hashing = self.cloud.client('hashing')
+        rows, differ, through_filter = [], [], {}
+        for framing in FRAMINGS:
+            name = framing[0]
+            without = self.outcome(plain, via_plain,
+                                   via_plain.create(name=name)['id'], framing)
+            image_id = via_hashing.create(name=name)['id']
+            through = self.outcome(hashing, via_hashing, image_id, framing)
+            rows.append('%-40s %-40s %s' % (name, without, through))
+            if without != through:
+                differ.append(name)
+            through_filter[name] = (image_id, through)
+        table = '\n'.join(['%-40s %-40s %s' % (
+            'framing', 'without the filter', 'through the filter')] + rows)
+        self.addDetail('framings', content.text_content(table))
+        self.assertEqual([], differ, table)
+        for name, (image_id, through) in through_filter.items():
+            record = self.record_of(hashing, image_id)
+            self.assertEqual(name in RECORDED, record is not None, name)
+            if record is not None:
+                # A record only for data Glance accepted, and of that data.
+                self.assertEqual(204, through[0], name)
+                with open(os.path.join(hashing.staging_dir, image_id),
+                          'rb') as f:
+                    self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
+                                     record['digests']['sha256'], name)
+
+    def record_of(self, worker, image_id):
+        path = os.path.join(worker.staging_dir, image_id + SUFFIX)
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return None
+
+    def test_stage_left_to_glance_is_verified_by_reading(self):
+        # Glance accepts a chunked body with a Content-Length equal to the
+        # data's: the filter does not hash it, the import reads the data.
+        hashing = self.cloud.workers['hashing']
+        via_hashing = self.cloud.client('hashing')
+        image = via_hashing.create(expected_digest_sha256=hashlib.sha256(
+            DATA).hexdigest())
+        status = self.send(hashing, via_hashing, image['id'], [
+            ('Transfer-Encoding', 'chunked'),
+            ('Content-Length', str(len(DATA)))], chunked(DATA), True)
+        self.assertEqual(204, status)
+        self.assertIsNone(self.record_of(hashing, image['id']))
+        via_hashing.import_(image['id'])
+        image, task = via_hashing.wait_for_import(image['id'])
+        self.assertEqual('success', task['status'], task)
+        self.assertImported(via_hashing, image, DATA)
+        with open(hashing.log_file, errors='replace') as f:
+            log = f.read()
+        self.assertIn('No stage-time digests of %s' % os.path.join(
+            hashing.staging_dir, image['id']), log)

@@ -897,6 +897,120 @@ class TestFilter(Base):
         self.assertEqual(expected(DATA, ['md5', 'sha256', 'sha512']),
                          hashers.finish())
 
+    # -- framings left to Glance ------------------------------------------
+    # (Transfer-Encoding, Content-Length) as the environ has them; None:
+    # the header is absent. Glance sizes a chunked body by its
+    # Content-Length and refuses it when they differ, reads no body for a
+    # coding it does not know, and so on: the filter must not decide.
+    LEFT_TO_GLANCE = [
+        ('chunked', str(len(DATA))),
+        ('chunked', '12'),
+        ('Chunked', '0'),
+        ('CHUNKED', 'abc'),
+        ('chunked', '-1'),
+        ('gzip, chunked', None),
+        ('gzip, chunked', str(len(DATA))),
+        ('chunked, chunked', None),
+        ('chunked,chunked', None),
+        ('identity', None),
+        ('identity', str(len(DATA))),
+        ('gzip', None),
+        ('', None),
+        ('', str(len(DATA))),
+        (None, None),
+        (None, ''),
+        (None, 'abc'),
+        (None, '-1'),
+        (None, '+%d' % len(DATA)),
+        (None, ' %d' % len(DATA)),
+        (None, '%d, %d' % (len(DATA), len(DATA))),
+        (None, '1e3'),
+        (None, '7_6804'),
+        (None, '%d\n' % len(DATA)),
+    ]
+
+    def framed_environ(self, encoding, length):
+        req = webob.Request.blank(STAGE_PATH, method='PUT', body=DATA)
+        for name, value in (('HTTP_TRANSFER_ENCODING', encoding),
+                            ('CONTENT_LENGTH', length)):
+            if value is None:
+                req.environ.pop(name, None)
+            else:
+                req.environ[name] = value
+        return req.environ
+
+    def test_stage_framing(self):
+        for encoding, length in self.LEFT_TO_GLANCE:
+            self.assertIsNone(stage_digests.stage_framing(
+                self.framed_environ(encoding, length)), (encoding, length))
+        for encoding, length, framing in [
+                (None, '0', stage_digests.BY_LENGTH),
+                (None, '76804', stage_digests.BY_LENGTH),
+                (None, '000123', stage_digests.BY_LENGTH),
+                ('chunked', None, stage_digests.CHUNKED),
+                ('chunked', '', stage_digests.CHUNKED),
+                ('Chunked', None, stage_digests.CHUNKED),
+                ('CHUNKED', None, stage_digests.CHUNKED)]:
+            self.assertEqual(framing, stage_digests.stage_framing(
+                self.framed_environ(encoding, length)), (encoding, length))
+
+    def test_other_framings_reach_glance_untouched_and_unhashed(self):
+        fake = self.fake_uwsgi([DATA])
+        self.app.limit = len(DATA)
+        with mock.patch.object(stage_digests, 'Hashers') as hashers:
+            for encoding, length in self.LEFT_TO_GLANCE:
+                environ = self.framed_environ(encoding, length)
+                before = dict(environ)
+                status, _ = self.call(environ)
+                self.assertEqual('204 No Content', status)
+                # The very environ, headers and input as they came.
+                self.assertIs(environ, self.app.environ)
+                self.assertEqual(before, environ, (encoding, length))
+                os.remove(self.staged)
+        hashers.assert_not_called()
+        self.assertEqual([], fake.calls)
+        self.assertEqual([], self.repo.asked)
+        self.assertNoRecord()
+        self.assertIn("Stage of image %s: not hashed, its framing is left "
+                      "to Glance (Transfer-Encoding 'chunked', "
+                      "Content-Length '%d')" % (IMAGE_ID, len(DATA)),
+                      self.log.output)
+
+    def test_chunked_with_content_length_refused_by_glance(self):
+        # Glance refuses a chunked body whose Content-Length is not its
+        # length (glance_store: size mismatch): the filter lets it.
+        def glance(environ, start_response):
+            self.assertEqual('chunked', environ['HTTP_TRANSFER_ENCODING'])
+            self.assertEqual('12', environ['CONTENT_LENGTH'])
+            start_response('400 Bad Request', [])
+            return [b'Size mismatch']
+
+        self.filter = stage_digests.StageDigests(glance)
+        self.fake_uwsgi([DATA])
+        self.stage_file()
+        stage_record.write(self.staged, IMAGE_ID, {'sha256': 'a' * 64})
+        status, body = self.call(self.framed_environ('chunked', '12'))
+        self.assertEqual(('400 Bad Request', b'Size mismatch'),
+                         (status, body))
+        # The earlier record is neither replaced nor removed.
+        self.assertEqual({'sha256': 'a' * 64}, self.recorded())
+
+    def test_chunked_with_empty_content_length_is_hashed(self):
+        self.fake_uwsgi([DATA[:5000], DATA[5000:]])
+        status, _ = self.call(self.framed_environ('chunked', ''))
+        self.assertEqual('204 No Content', status)
+        self.assertNotIn('CONTENT_LENGTH', self.app.environ)
+        self.assertEqual(expected(DATA, DEFAULT), self.recorded())
+
+    def test_chunked_keeps_glances_image_size_header(self):
+        # Glance checks the stored size against X-Openstack-Image-Size:
+        # the filter leaves it, so Glance refuses the same bodies.
+        self.fake_uwsgi([DATA])
+        environ = self.chunked_environ()
+        environ['HTTP_X_OPENSTACK_IMAGE_SIZE'] = '5'
+        self.call(environ)
+        self.assertEqual('5', self.app.environ['HTTP_X_OPENSTACK_IMAGE_SIZE'])
+
     # -- other requests ---------------------------------------------------
     def test_other_requests_pass_through(self):
         calls = []
