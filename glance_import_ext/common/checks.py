@@ -47,6 +47,16 @@ MAX_RECORD = 2000
 TRUE = ('true', 'yes', '1', 'on')
 
 
+# What became of the image after a failed check. Said here, the one place
+# that knows the mode, and never in a plugin's problem text: a warn-mode
+# record must not carry the enforce-mode outcome. A dry run's report says
+# its outcome once (summary).
+OUTCOME = {
+    ENFORCE: 'nothing was stored',
+    WARN: 'warn mode: the import went on and the data was stored',
+}
+
+
 def mode_opt():
     """The ``mode`` option of a verifying plugin's group."""
     return cfg.StrOpt(
@@ -59,6 +69,31 @@ def mode_opt():
 
 def dry_run_requested(properties):
     return str(properties.get(records.DRY_RUN, '')).strip().lower() in TRUE
+
+
+class CheckFailed(errors.ImportFailed):
+    """A failed check: what is wrong and how to put it right, no outcome.
+
+    ``remedy`` ("correct it and import again") holds only while the image
+    can still be imported: it is left out where the import went on.
+    """
+
+    def __init__(self, plugin, problem, remedy=None):
+        super().__init__(plugin, _join(problem, remedy))
+        self.problem = problem
+        self.remedy = remedy
+        self.args = (plugin, problem, remedy)
+
+
+def _join(*parts):
+    return '; '.join(p for p in parts if p)
+
+
+def _problem(exc):
+    """(problem, remedy) of a plugin's failure, outcome aside."""
+    if isinstance(exc, CheckFailed):
+        return exc.problem, exc.remedy
+    return (exc.args[1] if len(exc.args) > 1 else str(exc)), None
 
 
 class VerifyingTask(image_task.ImageTask):
@@ -77,22 +112,34 @@ class VerifyingTask(image_task.ImageTask):
     def mode(self):
         return cfg.CONF[self.plugin.name].mode
 
+    def failure(self, problem, remedy=None):
+        """A CheckFailed to raise: the outcome is added by ``execute``."""
+        return CheckFailed(self.plugin.name, problem, remedy)
+
     def execute(self, **inputs):
+        name = self.plugin.name
         try:
             result = super().execute(**inputs)
         except errors.ImportFailed as exc:
+            problem, remedy = _problem(exc)
             self.shared.outcomes.append('%s FAILED: %s' % (
-                self.plugin.name, exc.args[1] if len(exc.args) > 1 else exc))
-            if self.mode == ENFORCE and not self.shared.dry_run:
-                raise
-            LOG.warning('Image %s, import %s (%s): check failed, import goes '
-                        'on: %s', self.plugin.image_id, self.plugin.task_id,
-                        'dry run' if self.shared.dry_run else 'warn mode',
-                        exc)
-            if not self.shared.dry_run:
-                self._record_warning(str(exc))
+                name, _join(problem, remedy)))
+            if self.shared.dry_run:
+                LOG.warning('Image %s, import %s (dry run): check failed, '
+                            'the other checks go on: %s: %s',
+                            self.plugin.image_id, self.plugin.task_id, name,
+                            problem)
+                return None
+            if self.mode == ENFORCE:
+                raise errors.ImportFailed(
+                    name, _join(problem, OUTCOME[ENFORCE], remedy)) from exc
+            text = '%s: %s' % (name, _join(problem, OUTCOME[WARN]))
+            LOG.warning('Image %s, import %s: check failed, %s: %s',
+                        self.plugin.image_id, self.plugin.task_id,
+                        OUTCOME[WARN], text)
+            self._record_warning(errors.bounded(text))
             return None
-        self.shared.outcomes.append('%s passed' % self.plugin.name)
+        self.shared.outcomes.append('%s passed' % name)
         return result
 
     def _record_warning(self, message):

@@ -175,6 +175,25 @@ class Lineage:
         return ', '.join('%s=%s' % (k, errors.shorten(v, 60))
                          for k, v in sorted(self.key.items()))
 
+    def has(self, image):
+        """Whether ``image`` is a version of this lineage, compared exactly.
+
+        The one test every lineage rule's members pass. The database only
+        narrows the search: MariaDB's default collation compares without
+        case and trailing blanks (some collations without accents too), so
+        it answers 'RT-WEB_X ' for 'Rt-Web_x'. Here values are equal only
+        as Python strings (no case folding, no Unicode normalisation).
+        """
+        if image.owner != self.owner:
+            return False
+        props = _props(image)
+        if REPLACES in self.key:
+            return (_same_image_id(image.image_id, self.key[REPLACES]) or
+                    props.get(LINEAGE) == self.record)
+        if set(self.key) == {'name'}:
+            return image.name == self.key['name']
+        return all(props.get(k) == v for k, v in self.key.items())
+
     def members(self, repo):
         """Every image of the lineage ``repo`` sees (deleted ones aside)."""
         found = {}
@@ -185,18 +204,29 @@ class Lineage:
             except (glance_internals.exceptions.NotFound,
                     glance_internals.exceptions.Forbidden):
                 named = None
-            if named is not None and named.owner == self.owner:
-                found[named.image_id] = named
+            candidates = [named] if named is not None else []
             queries = [dict(base, properties={LINEAGE: self.record})]
         elif set(self.key) == {'name'}:
+            candidates = []
             queries = [dict(base, name=self.key['name'])]
         else:
+            candidates = []
             queries = [dict(base, properties=dict(self.key))]
         for filters in queries:
-            for image in repo.list(filters=filters):
-                if image.owner == self.owner:
-                    found[image.image_id] = image
+            candidates.extend(repo.list(filters=filters))
+        for image in candidates:
+            if self.has(image):
+                found[image.image_id] = image
         return list(found.values())
+
+
+def _same_image_id(image_id, named):
+    # An image id is a UUID: its case is not part of it (Glance accepts
+    # upper case ids at creation), unlike a name's.
+    try:
+        return uuid.UUID(image_id) == uuid.UUID(named)
+    except (TypeError, ValueError, AttributeError):
+        return False
 
 
 def _newest_first(images):

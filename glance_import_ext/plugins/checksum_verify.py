@@ -83,16 +83,15 @@ class VerifyDeclaredDigests(checks.VerifyingTask):
         try:
             declared = declared_digests(self.plugin.image_properties())
         except ValueError as exc:
-            raise self.failure('%s; correct it and import again' % exc)
+            raise self.failure(str(exc), 'correct it and import again')
         if not declared:
             return
         actual, size = self.staged_digests(file_path, declared)
         for algorithm, expected in sorted(declared.items()):
             if actual[algorithm] != expected:
                 raise self.failure(
-                    '%s mismatch: expected %s, the %d imported bytes have %s;'
-                    ' nothing was stored' % (algorithm, expected, size,
-                                             actual[algorithm]))
+                    '%s mismatch: expected %s, the %d imported bytes have %s'
+                    % (algorithm, expected, size, actual[algorithm]))
         self.update_image({VERIFIED_PROPERTY: ','.join(sorted(declared))})
 
 

@@ -79,14 +79,14 @@ class VerifyDownload(checks.VerifyingTask):
                                'to verify the download against' % src)
         size = staging.StagedData(file_path).size()
         if src.size is not None and size != src.size:
-            raise self.failure('downloaded %d bytes, source %s has %d; '
-                               'nothing was stored' % (size, src, src.size))
+            raise self.failure('downloaded %d bytes, source %s has %d' % (
+                size, src, src.size))
         actual, _ = self.staged_digests(file_path, expected)
         for algorithm, value in sorted(expected.items()):
             if actual[algorithm] != value:
                 raise self.failure(
                     '%s mismatch with source %s: expected %s, the %d '
-                    'downloaded bytes have %s; nothing was stored' % (
+                    'downloaded bytes have %s' % (
                         algorithm, src, value, size, actual[algorithm]))
         record = ' '.join('%s:%s' % item for item in sorted(expected.items()))
         self.update_image({VERIFIED: '%s/%s %s' % (src.region, src.id,

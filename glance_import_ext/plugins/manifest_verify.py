@@ -286,18 +286,18 @@ class VerifyAgainstManifest(checks.VerifyingTask):
         for algorithm, value in sorted(declared.items()):
             if exp.digests.get(algorithm, value) != value:
                 raise self.failure(
-                    'expected_digest_%s disagrees with %s (%s); correct the '
-                    'declaration or the manifest' % (
-                        algorithm, exp.where(), exp.digests[algorithm]))
+                    'expected_digest_%s disagrees with %s (%s)' % (
+                        algorithm, exp.where(), exp.digests[algorithm]),
+                    'correct the declaration or the manifest')
         actual, size = self.staged_digests(file_path, exp.digests)
         if exp.size is not None and size != exp.size:
-            raise self.failure('%s lists %d bytes, the image has %d; nothing '
-                               'was stored' % (exp.where(), exp.size, size))
+            raise self.failure('%s lists %d bytes, the image has %d' % (
+                exp.where(), exp.size, size))
         for algorithm, value in sorted(exp.digests.items()):
             if actual[algorithm] != value:
                 raise self.failure(
                     '%s mismatch with %s: expected %s, the %d imported bytes '
-                    'have %s; nothing was stored' % (
+                    'have %s' % (
                         algorithm, exp.where(), value, size,
                         actual[algorithm]))
         self.update_image({

@@ -170,6 +170,29 @@ class TestReplacing(ImageVersionsTestCase):
         self.assertEqual('uploading', image['status'])
         self.assertFalse(via_bob.get(bob_image['id'])['os_hidden'])
 
+    def test_only_the_exact_name_is_replaced(self):
+        # MariaDB's default collation finds all four for a query of the
+        # last; only that one is the same name.
+        exact = 'Rt-Web_x-%s' % self.name
+        others = [exact.upper(), exact.lower(), exact + ' ']
+        before = {}
+        for name in others + [exact]:
+            # Through P (no lineage property: no lineage), so creating them
+            # changes none of them.
+            image, _, _ = self.version(self.via_p, name=name)
+            before[name] = self.via_a.get(image['id'])
+            self.assertEqual(name, before[name]['name'])
+            self.assertFalse(before[name]['os_hidden'])
+        new, _, _ = self.version(self.via_a, name=exact)
+        new = self.rotated(self.via_a, new['id'])
+        for name in others:
+            after = self.via_a.get(before[name]['id'])
+            self.assertUntouched(before[name], after)
+            self.assertFalse(after['os_hidden'])
+        self.assertEqual(before[exact]['id'], new[PREVIOUS])
+        self.assertSuperseded(self.via_a.get(before[exact]['id']),
+                              new['id'])
+
     def test_failed_store_write_changes_no_other_image(self):
         v1, _, _ = self.version(self.via_a)
         v1 = self.rotated(self.via_a, v1['id'])
@@ -499,3 +522,29 @@ class TestPropertyLineage(ImageVersionsTestCase):
         # No lineage property at all: no lineage, a plain import.
         image, task, _ = self.version(self.via_p)
         self.assertNotIn(STATE, self.via_p.get(image['id']))
+
+    def test_only_exactly_equal_values_are_the_same_lineage(self):
+        exact = dict(SCS, os_distro='Ubuntu-X', os_version=self.name)
+        variants = [dict(exact, os_distro='UBUNTU-X'),
+                    dict(exact, os_distro='ubuntu-x'),
+                    dict(exact, os_distro='Ubuntu-X '),
+                    dict(exact, os_version=self.name.upper())]
+        before = []
+        for n, props in enumerate(variants + [exact]):
+            # Through A (its own name each: a lineage of its own), so
+            # creating them changes none of them.
+            image, _, _ = self.version(
+                self.via_a, name='%s-%d' % (self.name, n), **props)
+            image = self.rotated(self.via_a, image['id'])
+            self.assertEqual(props['os_distro'], image['os_distro'])
+            self.assertFalse(image['os_hidden'])
+            before.append(image)
+        new, _, _ = self.version(self.via_p, name=self.name + '-new',
+                                 **exact)
+        new = self.rotated(self.via_p, new['id'])
+        for image in before[:-1]:
+            after = self.via_p.get(image['id'])
+            self.assertUntouched(image, after)
+            self.assertFalse(after['os_hidden'])
+        self.assertEqual(before[-1]['id'], new[PREVIOUS])
+        self.assertSuperseded(self.via_p.get(before[-1]['id']), new['id'])

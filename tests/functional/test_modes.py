@@ -41,6 +41,22 @@ class TestModes(base.CloudTestCase):
         self.assertEqual('staging_owner,checksum_verify',
                          image['import_ext_plugins'])
 
+    def test_warn_mode_record_says_the_data_was_stored(self):
+        # The record describes a check that failed in an import that went
+        # on: not the enforce-mode outcome.
+        client = self.cloud.client('warn')
+        data = base.random_bytes(32 * 1024)
+        wrong = hashlib.sha512(b'wrong').hexdigest()
+        image, task = self.stage_and_import(client, data,
+                                            expected_digest_sha512=wrong)
+        self.assertEqual('success', task['status'], task)
+        self.assertImported(client, image, data)
+        warning = image['import_ext_warnings']
+        self.assertIn('checksum_verify: sha512 mismatch', warning)
+        self.assertNotIn('nothing was stored', warning.lower())
+        self.assertIn('warn mode: the import went on and the data was '
+                      'stored', warning)
+
     def test_dry_run_then_the_real_import(self):
         client = self.cloud.client('enforce')
         data = base.random_bytes(96 * 1024)

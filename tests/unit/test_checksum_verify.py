@@ -17,6 +17,7 @@ import hashlib
 import fixtures
 import testtools
 
+from glance_import_ext.common import checks
 from glance_import_ext.common import errors
 from glance_import_ext.plugins import checksum_verify
 from tests.unit import fakes
@@ -77,14 +78,15 @@ class TestDeclaredDigests(testtools.TestCase):
 
 class TestVerifyDeclaredDigests(fakes.PluginTestCase):
 
-    def verify(self, **declared):
+    def verify(self, dry_run=False, **declared):
         path = self.useFixture(fixtures.TempDir()).join('staged')
         with open(path, 'wb') as f:
             f.write(DATA)
         self.repo = fakes.FakeImageRepo(fakes.make_image(
             properties=declared))
-        task = checksum_verify.VerifyDeclaredDigests(
-            fakes.make_plugin(self.repo, checksum_verify.NAME))
+        self.plugin = fakes.make_plugin(self.repo, checksum_verify.NAME)
+        self.plugin.shared.dry_run = dry_run
+        task = checksum_verify.VerifyDeclaredDigests(self.plugin)
         task.execute(file_path='file://' + path)
 
     def test_matching_digests_are_recorded(self):
@@ -107,6 +109,38 @@ class TestVerifyDeclaredDigests(fakes.PluginTestCase):
         exc = self.assertRaises(errors.ImportFailed, self.verify,
                                 expected_digest_sha256='nothex')
         self.assertIn('property expected_digest_sha256', str(exc))
+
+    def test_each_mode_says_its_own_outcome(self):
+        other = hashlib.sha256(b'other').hexdigest()
+        problem = ('sha256 mismatch: expected %s, the %d imported bytes '
+                   'have %s' % (other, len(DATA), SHA256))
+        mismatch = 'checksum_verify: ' + problem
+        # enforce: the import fails before any store write.
+        exc = self.assertRaises(errors.ImportFailed, self.verify,
+                                expected_digest_sha256=other)
+        self.assertEqual(mismatch + '; nothing was stored', str(exc))
+        exc = self.assertRaises(errors.ImportFailed, self.verify,
+                                expected_digest_sha256='nothex')
+        self.assertRegex(str(exc), '; nothing was stored; correct it and '
+                                   'import again$')
+        # warn: the import goes on, the data is stored; no advice to import
+        # an image that is imported.
+        self.conf.config(group=checksum_verify.NAME, mode='warn')
+        self.verify(expected_digest_sha256=other)
+        warning = self.repo.properties[checks.WARNINGS]
+        self.assertEqual(mismatch + '; warn mode: the import went on and '
+                         'the data was stored', warning)
+        self.verify(expected_digest_sha256='nothex')
+        warning = self.repo.properties[checks.WARNINGS]
+        self.assertNotIn('nothing was stored', warning)
+        self.assertNotIn('import again', warning)
+        # dry run: the report gets the problem; its summary the outcome.
+        self.verify(dry_run=True, expected_digest_sha256=other)
+        self.assertNotIn(checks.WARNINGS, self.repo.properties)
+        self.assertEqual(['checksum_verify FAILED: ' + problem],
+                         self.plugin.shared.outcomes)
+        self.assertIn('%s. Nothing was stored;' % problem,
+                      checks.summary(self.plugin.shared))
 
     def test_no_declaration_changes_nothing(self):
         self.verify(name='plain')

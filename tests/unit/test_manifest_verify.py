@@ -363,6 +363,7 @@ class TestVerify(fakes.PluginTestCase):
         exc = self.assertRaises(errors.ImportFailed, self.verify,
                                 {'sha256': 'ab' * 32})
         self.assertIn('sha256 mismatch with entry', str(exc))
+        self.assertTrue(str(exc).endswith('; nothing was stored'), exc)
         exc = self.assertRaises(errors.ImportFailed, self.verify,
                                 {'sha256': SHA256}, size=1)
         self.assertIn('lists 1 bytes', str(exc))
@@ -370,10 +371,15 @@ class TestVerify(fakes.PluginTestCase):
                                 {'sha256': SHA256},
                                 expected_digest_sha256='cd' * 32)
         self.assertIn('expected_digest_sha256 disagrees', str(exc))
+        self.assertIn('; nothing was stored; correct the declaration',
+                      str(exc))
 
     def test_warn_mode_records_instead(self):
         self.conf.config(group=mv.NAME, mode='warn')
         self.verify({'sha256': 'ab' * 32})
-        self.assertIn('sha256 mismatch',
-                      self.repo.properties['import_ext_warnings'])
+        warning = self.repo.properties['import_ext_warnings']
+        self.assertIn('sha256 mismatch', warning)
+        self.assertNotIn('nothing was stored', warning)
+        self.assertTrue(warning.endswith('; warn mode: the import went on '
+                                         'and the data was stored'), warning)
         self.assertNotIn(mv.RECORD_SIGNER, self.repo.properties)

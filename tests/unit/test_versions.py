@@ -15,6 +15,7 @@
 import contextlib
 import datetime
 import json
+import unicodedata
 from unittest import mock
 
 import fixtures
@@ -104,6 +105,40 @@ class FakeRepo:
 
     def props(self, image_id):
         return dict(self.images[image_id].extra_properties)
+
+
+def collated(value):
+    # Looser than MariaDB's default collation (case, trailing blanks) on
+    # purpose: Unicode forms too, so the library must not rely on any.
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize('NFKC', value).rstrip(' ').casefold()
+
+
+class CollatingRepo(FakeRepo):
+    """A FakeRepo whose filters compare as a case-insensitive database."""
+
+    def get(self, image_id):
+        for known in self.images:
+            if collated(known) == collated(image_id):
+                return copy(self.images[known])
+        raise exception.ImageNotFound()
+
+    def list(self, filters=None):
+        f = dict(filters or {})
+        wanted = {collated(k): collated(v)
+                  for k, v in f.pop('properties', {}).items()}
+        out = []
+        for image in super().list(filters={'deleted': f.get('deleted')}):
+            props = {collated(k): collated(v)
+                     for k, v in dict(image.extra_properties).items()}
+            if any(k in f and collated(getattr(image, k)) != collated(f[k])
+                   for k in ('owner', 'name', 'status')):
+                continue
+            if any(props.get(k) != v for k, v in wanted.items()):
+                continue
+            out.append(image)
+        return out
 
 
 class FakeDB:
@@ -299,6 +334,68 @@ class TestLineage(VersionsCase):
         self.assertEqual([], lineage.members(self.repo))
         self.assertEqual([], V.Lineage(OWNER, {'replaces': uid(9)})
                          .members(self.repo))
+
+
+class TestExactLineage(VersionsCase):
+    """The database narrows the search; Python's str == decides."""
+
+    def setUp(self):
+        super().setUp()
+        self.repo = CollatingRepo()
+        self.db = FakeDB(self.repo)
+
+    def ids(self, lineage):
+        return sorted(m.image_id for m in lineage.members(self.repo))
+
+    def test_name_differing_in_case_or_trailing_blank_is_another(self):
+        self.repo.add(make(uid(1), name='Rt-Web_x'),
+                      make(uid(2), name='RT-WEB_X'),
+                      make(uid(3), name='rt-web_x'),
+                      make(uid(4), name='Rt-Web_x '),
+                      make(uid(5), name='Rt-Web_x', owner=OTHER))
+        self.assertEqual([uid(1)], self.ids(
+            V.Lineage(OWNER, {'name': 'Rt-Web_x'})))
+        self.assertEqual([uid(4)], self.ids(
+            V.Lineage(OWNER, {'name': 'Rt-Web_x '})))
+
+    def test_unicode_forms_are_not_normalised(self):
+        composed, decomposed = 'caf\u00e9', 'cafe\u0301'
+        self.repo.add(make(uid(1), name=composed),
+                      make(uid(2), name=decomposed))
+        self.assertEqual([uid(1)], self.ids(
+            V.Lineage(OWNER, {'name': composed})))
+        self.assertEqual([uid(2)], self.ids(
+            V.Lineage(OWNER, {'name': decomposed})))
+
+    def test_property_values_and_names_are_exact(self):
+        key = {'os_distro': 'Ubuntu', 'os_version': '24.04'}
+        self.repo.add(
+            make(uid(1), props=key),
+            make(uid(2), props=dict(key, os_distro='UBUNTU')),
+            make(uid(3), props=dict(key, os_version='24.04 ')),
+            make(uid(4), props={'OS_DISTRO': 'Ubuntu', 'os_version': '24.04'}))
+        self.assertEqual([uid(1)], self.ids(V.Lineage(OWNER, key)))
+
+    def test_replaces_lineage_record_is_exact_the_id_is_a_uuid(self):
+        lineage = V.Lineage(OWNER, {'replaces': uid(10)})
+        other = lineage.record.replace('replaces', 'REPLACES')
+        self.repo.add(
+            make(uid(10).upper(), name='named'),
+            make(uid(2), props={V.LINEAGE: lineage.record}),
+            make(uid(3), props={V.LINEAGE: other}),
+            make(uid(4), props={V.LINEAGE: lineage.record + ' '}))
+        self.assertEqual([uid(2), uid(10).upper()], self.ids(lineage))
+
+    def test_rotation_hides_only_the_exact_name(self):
+        self.repo.add(make(uid(1), name='RT-WEB_X'),
+                      make(uid(2), name='rt-web_x'),
+                      make(uid(3), name='Rt-Web_x '),
+                      make(uid(4), name='Rt-Web_x'))
+        self.repo.add(make(uid(9), age=1, name='Rt-Web_x'))
+        rotation = self.plan(uid(9), lineage=V.Lineage.of_image(
+            self.repo.get(uid(9)), 'name', []))
+        self.assertEqual([uid(4)], [c.image_id for c in rotation.changes
+                                    if c.hide])
 
 
 class TestRotationPlan(VersionsCase):
