@@ -414,8 +414,8 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
                       'plugins wrote them (forged)' % v2['id'], refused)
         self.assertFalse(self.via_a.get(v4['id'])['os_hidden'])
 
-
     # -- the owner against the records and the admin command ------------
+
     def records_of(self, image):
         return {k: v for k, v in image.items()
                 if k.startswith('import_ext_')}
