@@ -96,6 +96,8 @@ class ImportGuard(image_task.ImageTask):
                          self.plugin.task_id, self.plugin.image_id,
                          ', '.join(present))
                 self.update_records(remove=present)
+            # From now on the records are this import's plugins' alone.
+            self.shared.records = {}
 
     def revert(self, *args, **kwargs):
         super().revert(*args, **kwargs)

@@ -43,6 +43,9 @@ class ImportState:
         self.outcomes = []  # what each check found
         # One hashing pass for every verifying plugin (hashing.py).
         self.digests = hashing.ImportDigests()
+        # The image's records as this import's plugins last saved them
+        # (records.AnchoredRepo); None until the first guard cleared them.
+        self.records = None
 
 
 def of(action_wrapper):

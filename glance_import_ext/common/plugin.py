@@ -52,7 +52,7 @@ def _library_repo(plugin):
     # the caller's context, so it sees only images the caller can see; its
     # saves anchor the records outside the image (records.AnchoredRepo).
     return records.AnchoredRepo(glance_internals.image_repo(plugin.context),
-                                plugin.context)
+                                plugin.context, plugin.shared)
 
 
 class PluginContext:

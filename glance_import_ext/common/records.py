@@ -245,24 +245,56 @@ def anchoring(image_id, properties, caller=None):
     glance_internals.anchor_confirm(image_id, value)
 
 
-class AnchoredRepo:
-    """An image repository whose every save anchors the records it leaves.
+def _own(properties):
+    """The library's records and their seal among ``properties``."""
+    return {k: v for k, v in properties.items() if is_record(k)}
 
-    The library's door for an import's own image (plugin.PluginContext):
-    Glance's ImportActionWrapper reads and saves through it.
+
+class AnchoredRepo:
+    """The library's door to an import's own image.
+
+    Glance's ImportActionWrapper reads and saves through it
+    (plugin.PluginContext.library_wrapper). Every save anchors the records
+    it leaves. And the records are the plugins' alone: the owner can PATCH
+    an image while it imports, and a save of whatever is on the image
+    would seal and anchor the owner's values with the plugins'. So a read
+    puts back the records as this import's plugins last saved them.
 
     :param repo: the repository to read and save through.
     :param caller: the import's RequestContext, recorded with the anchor.
+    :param state: the import's ImportState (its ``records``).
     """
 
-    def __init__(self, repo, caller):
+    def __init__(self, repo, caller, state):
         self._repo = repo
         self._caller = caller
+        self._state = state
+
+    def get(self, image_id):
+        image = self._repo.get(image_id)
+        expected = self._state.records
+        if expected is None:
+            return image
+        properties = image.extra_properties
+        found = _own(dict(properties))
+        if found != expected:
+            LOG.warning('Image %s: its records were changed during the import '
+                        'by someone else (%s); putting back the plugins\' own',
+                        image_id, ', '.join(sorted(
+                            k for k in set(found) | set(expected)
+                            if found.get(k) != expected.get(k))))
+            for key in found:
+                if key not in expected:
+                    del properties[key]
+            properties.update(expected)
+        return image
 
     def save(self, image, *args, **kwargs):
-        with anchoring(image.image_id, dict(image.extra_properties),
-                       self._caller):
-            return self._repo.save(image, *args, **kwargs)
+        properties = dict(image.extra_properties)
+        with anchoring(image.image_id, properties, self._caller):
+            result = self._repo.save(image, *args, **kwargs)
+        self._state.records = _own(properties)
+        return result
 
     def __getattr__(self, name):
         return getattr(self._repo, name)

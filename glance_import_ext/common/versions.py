@@ -47,6 +47,7 @@ refused before its data is written. A rotation is only ever done for an
 intent whose records match their anchor (records.check).
 """
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -407,9 +408,12 @@ def write(db_api, context, change):
     stored = db_api.image_get(context, image_id)
     props = {p['name']: p['value'] for p in stored['properties']
              if not p['deleted']}
+    # Sealing and anchoring the result would vouch for every record on
+    # the image: only done when what is there now is the plugins' own.
+    vouched = _vouched_for(image_id, props)
     props.update(change.records)
     updates = dict(change.records)
-    seal = records.seal(image_id, props)
+    seal = records.seal(image_id, props) if vouched else None
     if seal:
         updates[records.SEAL] = seal
         props[records.SEAL] = seal
@@ -420,10 +424,24 @@ def write(db_api, context, change):
         values['status'] = 'deactivated'
     # The status the rotation was planned on: a version deactivated (or
     # reactivated) meanwhile is left as it is now (Conflict).
-    with records.anchoring(image_id, props):
+    with (records.anchoring(image_id, props) if vouched
+          else contextlib.nullcontext()):
         db_api.image_update(context, image_id, values, purge_props=False,
                             from_state=change.image.status if (
                                 change.hide or change.deactivate) else None)
+    if not vouched:
+        LOG.warning('Image versions: image %s: its records are not as the '
+                    'plugins wrote them; changed without sealing them '
+                    '(verify-records still reports them)', image_id)
+
+
+def _vouched_for(image_id, properties):
+    """Whether the records in ``properties`` are the plugins' own."""
+    anchor = glance_internals.anchor_get(image_id)
+    verdict, _ = records.check(image_id, properties, anchor=anchor)
+    return verdict in (records.VALID, records.NO_RECORDS) or (
+        verdict == records.UNSEALED and anchor is not None and
+        not records.sealing())
 
 
 def _task(context, db_api, task_id):

@@ -236,6 +236,37 @@ class TestReplacing(ImageVersionsTestCase):
                                                 v2['id'])[PREVIOUS])
         self.assertSuperseded(self.via_a.get(v1['id']), v2['id'])
 
+    def test_records_the_owner_writes_during_the_import_are_not_kept(self):
+        v1, _, _ = self.version(self.via_a)
+        v1 = self.rotated(self.via_a, v1['id'])
+        data = base.random_bytes(64 * 1024)
+        v2 = self.via_a.create(name=self.name)
+        self.via_a.stage(v2['id'], data)
+        holds = self.useFixture(fixtures.TempDir()).path
+        hold = os.path.join(holds, v2['id'])
+        open(hold, 'w').close()
+        self.addCleanup(lambda: os.path.exists(hold) and os.remove(hold))
+        self.via_a.update(v2['id'], **{HOLD: hold})
+        self.via_a.import_(v2['id'])
+        deadline = time.monotonic() + 60
+        while not os.path.exists(hold + '.started'):
+            self.assertLess(time.monotonic(), deadline, 'hold not reached')
+            time.sleep(0.2)
+        # While the plugins run, the owner claims the rotation is done and
+        # adds a record of a check that never ran.
+        self.via_a.update(v2['id'], **{
+            STATE: 'current', 'import_ext_verified_digests': 'sha512'})
+        os.remove(hold)
+        image, task = self.via_a.wait_for_import(v2['id'])
+        self.assertEqual('success', task['status'], task)
+        v2 = self.rotated(self.via_a, v2['id'])
+        self.assertNotIn('import_ext_verified_digests', v2)
+        self.assertEqual(('current', v1['id']), (v2[STATE], v2[PREVIOUS]))
+        self.assertSuperseded(self.via_a.get(v1['id']), v2['id'])
+        result = self.a.command(COMMAND, 'verify-records', v2['id'])
+        self.assertEqual(0, result.returncode, result)
+        self.assertRegex(result.stdout, r'%s\s+active\s+valid\s' % v2['id'])
+
     def test_caller_without_rights_on_previous_version(self):
         v1, _, _ = self.version(self.via_a)
         v1 = self.rotated(self.via_a, v1['id'])

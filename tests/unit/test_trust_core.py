@@ -27,6 +27,7 @@ import testtools
 
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
+from glance_import_ext.common import import_state
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import plugin
 from glance_import_ext.common import records
@@ -227,7 +228,8 @@ class TestAnchoring(testtools.TestCase):
         context = mock.Mock(user_id='u', project_id='p', roles=['member'],
                             user_domain_id='d', project_domain_id='d',
                             system_scope=None)
-        anchored = records.AnchoredRepo(repo, context)
+        state = import_state.ImportState()
+        anchored = records.AnchoredRepo(repo, context, state)
         anchored.save(anchored.get(fakes.IMAGE_ID))
         row = self.anchors.rows[fakes.IMAGE_ID]
         self.assertEqual(records.fingerprint(
@@ -235,6 +237,29 @@ class TestAnchoring(testtools.TestCase):
         self.assertEqual(('u', 'p', ['member']), (
             row['caller']['user_id'], row['caller']['project_id'],
             row['caller']['roles']))
+        self.assertEqual({'import_ext_plugins': 'a'}, state.records)
+
+    def test_records_changed_during_the_import_are_put_back(self):
+        repo = fakes.FakeImageRepo(fakes.make_image(properties={
+            'import_ext_plugins': 'a', 'hw_x': '1'}))
+        state = import_state.ImportState()
+        anchored = records.AnchoredRepo(repo, mock.Mock(roles=[]), state)
+        anchored.save(anchored.get(fakes.IMAGE_ID))
+        # The owner PATCHes the importing image.
+        repo.change_behind_our_back(import_ext_plugins='forged',
+                                    import_ext_verified_digests='sha512',
+                                    hw_x='2')
+        image = anchored.get(fakes.IMAGE_ID)
+        self.assertEqual({'import_ext_plugins': 'a', 'hw_x': '2'},
+                         {k: v for k, v in dict(
+                             image.extra_properties).items()
+                          if k != fakes.LOCK_KEY})
+        image.extra_properties['import_ext_x'] = 'mine'
+        anchored.save(image)
+        self.assertEqual({'import_ext_plugins': 'a', 'import_ext_x': 'mine'},
+                         state.records)
+        self.assertEqual(records.UNSEALED, records.verify(
+            fakes.IMAGE_ID, repo.properties)[0])
 
 
 class ProtectedProperties(domain.ExtraProperties):

@@ -554,9 +554,23 @@ class TestWrite(VersionsCase):
 
     def test_seal_covers_every_record(self):
         self.conf.config(group='glance_import_ext', record_key='k')
+        props = self.repo.props(uid(1))
+        props[records.SEAL] = records.seal(uid(1), props)
+        self.repo.add(make(uid(1), props=props))
+        self.anchor(uid(1))
         _, values, _, _ = self.write({V.STATE: V.CURRENT})
         self.assertEqual({V.STATE, records.SEAL}, set(values['properties']))
-        self.assertEqual(records.VALID, records.check(
+        self.assertEqual(records.VALID, records.verify(
+            uid(1), self.repo.props(uid(1)))[0])
+
+    def test_records_the_plugins_did_not_write_are_never_sealed(self):
+        # The owner set import_ext_x on an image no import wrote records
+        # on; a rotation that hides it does not vouch for them.
+        self.conf.config(group='glance_import_ext', record_key='k')
+        _, values, _, _ = self.write({V.STATE: V.SUPERSEDED}, hide=True)
+        self.assertEqual({V.STATE}, set(values['properties']))
+        self.assertNotIn(uid(1), self.anchors.rows)
+        self.assertEqual(records.UNSEALED, records.verify(
             uid(1), self.repo.props(uid(1)))[0])
 
     def test_conflict_when_the_status_changes_during_the_write(self):
