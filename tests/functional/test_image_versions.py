@@ -440,6 +440,7 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         self.assertEqual(4, verified.count(' valid '), verified)
         # An intent the owner forged is never acted on: v2 would hide v4.
         self.via_a.update(v2['id'], import_ext_version_state='pending')
+        self.addCleanup(self.via_a.delete, v2['id'])
         refused = self.command(self.a, 'versions', '--apply', rc=1)
         self.assertIn('Not touched: image %s: its records are not as the '
                       'plugins wrote them (forged)' % v2['id'], refused)
@@ -476,7 +477,7 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         pending = self.records_of(v2)
         self.assertEqual({v2['id']: 'valid'},
                          self.verdicts(v2['id'], rc=0))
-        self.command(self.a, 'versions', '--apply')
+        self.command(self.a, 'versions', '--apply', v2['id'])
         v3, _, _ = self.version(self.via_a)
         v3 = self.rotated(self.via_a, v3['id'])
         self.assertSuperseded(self.via_a.get(v2['id']), v3['id'])
@@ -484,11 +485,14 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         # Rolled back: a seal valid for the records, but not the last one
         # the plugins wrote.
         self.put_back(self.via_a, v2['id'], pending)
+        # Other tests of the class must not meet it.
+        self.addCleanup(self.via_a.delete, v2['id'])
         self.assertEqual('pending', self.via_a.get(v2['id'])[STATE])
         self.assertEqual({v2['id']: 'rolled-back'},
                          self.verdicts(v2['id']))
         # The admin command does not act on it: v3 stays current.
-        refused = self.command(self.a, 'versions', '--apply', rc=1)
+        refused = self.command(self.a, 'versions', '--apply', v2['id'],
+                               rc=1)
         self.assertIn('Not touched: image %s: its records are not as the '
                       'plugins wrote them (rolled-back)' % v2['id'], refused)
         self.assertFalse(self.via_a.get(v3['id'])['os_hidden'])
@@ -510,13 +514,17 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         v1 = self.rotated(self.via_a, v1['id'])
         v2 = self.imported_on_k()
         # Once v1 is protected, its owner may no longer change it.
-        self.via_a.update(v1['id'], protected=True)
-        self.addCleanup(self.cloud.client('a', user='admin', roles=(
-            'admin', 'member', 'reader')).update, v1['id'], protected=False)
+        self.via_a.patch(v1['id'], [{'op': 'replace', 'path': '/protected',
+                                     'value': True}])
+        admin = self.cloud.client('a', user='admin', roles=(
+            'admin', 'member', 'reader'))
+        self.addCleanup(admin.patch, v1['id'], [
+            {'op': 'replace', 'path': '/protected', 'value': False}])
         self.via_a.patch(v1['id'], [{'op': 'add', 'path': '/os_hidden',
                                      'value': True}], expect=(403,))
 
-        applied = self.command(self.a, 'versions', '--apply', rc=1)
+        applied = self.command(self.a, 'versions', '--apply', v2['id'],
+                               rc=1)
         self.assertIn("not changing image %s: the caller of the import may "
                       "not (Glance's policy does not allow modify_image)"
                       % v1['id'], applied)
