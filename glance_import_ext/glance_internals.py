@@ -470,6 +470,14 @@ def check_image_policy(context, image, rule):
 
 # -- 7. Glance's options -----------------------------------------------------
 IMPORT_PLUGINS_GROUP = 'image_import_opts'          # image_import_plugins
+# The stevedore namespace Glance loads image_import_plugins from
+# (async_/flows/plugins get_import_plugins: NamedExtensionManager,
+# invoke_on_load, with get_flow's keyword arguments).
+PLUGIN_NAMESPACE = 'glance.image_import.plugins'
+# Glance's own plugins that change the staged data: image_decompression
+# replaces the staged file, image_conversion writes a converted one and
+# hands it on as file_path.
+DATA_CHANGING_PLUGINS = ('image_conversion', 'image_decompression')
 GLANCE_DOWNLOAD_GROUP = 'glance_download_properties'  # extra_properties
 IMPORT_FILTERING_GROUP = 'import_filtering_opts'
 
@@ -670,6 +678,8 @@ VERIFIED = {
     'check_image_policy': _EVERY + ' (ImageAPIPolicy.modify_image, '
                                    'deactivate_image)',
     'IMPORT_PLUGINS_GROUP': _EVERY,
+    'PLUGIN_NAMESPACE': _EVERY + ' (get_import_plugins)',
+    'DATA_CHANGING_PLUGINS': _EVERY + ' (async_/flows/plugins)',
     'GLANCE_DOWNLOAD_GROUP': _EVERY,
     'IMPORT_FILTERING_GROUP': _EVERY,
     'image_import_plugins': _EVERY,

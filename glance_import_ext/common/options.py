@@ -87,6 +87,22 @@ common_opts = [
     ListOpt('previous_record_keys', default=[], secret=True,
             help='Keys that sealed records before the current record_key; '
                  'records they sealed still verify (key rotation).'),
+    cfg.BoolOpt('require_every_plugin', default=True,
+                help='While any plugin of this library is listed in '
+                     '[image_import_opts] image_import_plugins, every import '
+                     'fails when a listed name of another package (Glance\'s '
+                     'image_conversion, image_decompression...) does not '
+                     'run: no such plugin, its module does not import, or '
+                     'its get_flow raises. False: such a name is only '
+                     'logged as a WARNING at every import (the names of '
+                     'this library always fail the import).'),
+    cfg.BoolOpt('verify_changed_data', default=False,
+                help='Allow the verifying plugins (checksum_verify, '
+                     'manifest_verify, glance_download_verify) to be listed '
+                     'after a plugin that changes the data (image_conversion, '
+                     'image_decompression): they then check the digests of '
+                     'the changed data, which the publisher must have '
+                     'declared. False: such an order fails every import.'),
 ]
 
 CONF.register_opts(common_opts, group=GROUP)

@@ -34,6 +34,7 @@ from glance_import_ext.common import guards
 from glance_import_ext.common import import_state
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
+from glance_import_ext.common import plugin_list
 from glance_import_ext.common import records
 from glance_import_ext.common import task as image_task
 from glance_import_ext.common import workers
@@ -180,6 +181,8 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
                 option_groups):
             options.check_options(group, opts)
+        if len(plugin.shared.plugins) == 1:
+            _check_plugin_list(kwargs)
         _watch(plugin)
         tasks = list(make_tasks(plugin))
     except Exception as exc:
@@ -192,6 +195,26 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
         return flow.add(RefuseToRun(plugin, _cannot_prepare(name, exc)))
     return flow.add(*tasks, RecordPluginRun(plugin),
                     checks.FinishDryRun(plugin))
+
+
+def _check_plugin_list(kwargs):
+    """Fail the import if the configured list does not run as written.
+
+    Once per import, in its first plugin of the library: Glance drops a
+    name it cannot load with a WARNING, and the import would pass without
+    that check (plugin_list).
+    """
+    found = plugin_list.problems(glance_internals.image_import_plugins(),
+                                 kwargs)
+    for problem in found:
+        if not problem.fatal:
+            LOG.warning('Import plugin %s does not run, and [%s] '
+                        'require_every_plugin is false: imports go on '
+                        'without it (%s)', problem.name, options.GROUP,
+                        problem)
+    fatal = [p for p in found if p.fatal]
+    if fatal:
+        raise errors.ConfigError(plugin_list.refusal(fatal))
 
 
 def _watch(plugin):
