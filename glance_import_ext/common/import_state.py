@@ -35,8 +35,10 @@ class ImportState:
         self.read = False
         self.before = None  # (properties, disk_format, container_format)
         self.stage_host = None
-        # The keepalive watches the import once (plugin.py).
+        # The keepalive watches the import once, and the configured plugin
+        # list is checked once (plugin.py).
         self.watched = False
+        self.list_checked = False
         # Checks and dry runs (checks.py).
         self.dry_run = False
         self.plugins = []   # names of this import's plugins of the library

@@ -94,8 +94,9 @@ common_opts = [
                      'image_conversion, image_decompression...) does not '
                      'run: no such plugin, its module does not import, or '
                      'its get_flow raises. False: such a name is only '
-                     'logged as a WARNING at every import (the names of '
-                     'this library always fail the import).'),
+                     'logged as a WARNING at every import (a name of this '
+                     'library, or a missing name close to one, always '
+                     'fails the import).'),
     cfg.BoolOpt('verify_changed_data', default=False,
                 help='Allow the verifying plugins (checksum_verify, '
                      'manifest_verify, glance_download_verify) to be listed '

@@ -181,8 +181,7 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
         for group, opts in ((options.GROUP, options.common_opts),) + tuple(
                 option_groups):
             options.check_options(group, opts)
-        if len(plugin.shared.plugins) == 1:
-            _check_plugin_list(kwargs)
+        _check_plugin_list(plugin, kwargs)
         _watch(plugin)
         tasks = list(make_tasks(plugin))
     except Exception as exc:
@@ -197,15 +196,21 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
                     checks.FinishDryRun(plugin))
 
 
-def _check_plugin_list(kwargs):
+def _check_plugin_list(plugin, kwargs):
     """Fail the import if the configured list does not run as written.
 
-    Once per import, in its first plugin of the library: Glance drops a
-    name it cannot load with a WARNING, and the import would pass without
-    that check (plugin_list).
+    Glance drops a name it cannot load with a WARNING, and the import would
+    pass without that check (plugin_list). Once per import, by the first
+    of its plugins stevedore invokes that is listed itself: a flow another
+    plugin builds inside its own get_flow may have other arguments.
     """
-    found = plugin_list.problems(glance_internals.image_import_plugins(),
-                                 kwargs)
+    configured = glance_internals.image_import_plugins()
+    shared = plugin.shared
+    if (shared.list_checked or plugin.name not in configured or
+            plugin_list.probing()):
+        return
+    shared.list_checked = True
+    found = plugin_list.problems(configured, kwargs)
     for problem in found:
         if not problem.fatal:
             LOG.warning('Import plugin %s does not run, and [%s] '

@@ -40,6 +40,7 @@ The order rules, and why:
 import difflib
 import functools
 import importlib.metadata
+import threading
 
 from glance_import_ext.common import errors
 from glance_import_ext.common import options
@@ -100,11 +101,15 @@ def load_problems(names, entry_points=None, require_every_plugin=True):
         ep = eps.get(name)
         if ep is None:
             close = difflib.get_close_matches(name, sorted(eps), n=1)
+            # A name like one of the library's is a check that does not
+            # run, relaxed or not.
+            ours = bool(close) and is_library(eps[close[0]])
             out.append(Problem(name, '%s: no plugin of that name is '
                                      'installed%s' % (
                                          errors.shorten(name, 60),
                                          ' (did you mean %s?)' % close[0]
-                                         if close else '')))
+                                         if close else ''),
+                               fatal=ours or require_every_plugin))
             continue
         reason = _load_failure(ep)
         if reason:
@@ -138,8 +143,10 @@ def flow_problems(names, kwargs, entry_points=None, require_every_plugin=True):
 
     Stevedore drops such a plugin with a WARNING. To know, its get_flow is
     called once more and the flow it builds thrown away (Glance's own
-    plugins only build task objects). The library's own get_flow never
-    raises (plugin.build_flow).
+    plugins only build task objects). It gets an action wrapper of its
+    own: a plugin that builds this library's flows inside (a wrapper)
+    leaves the import's shared state alone. The library's own get_flow
+    never raises (plugin.build_flow).
     """
     eps = installed() if entry_points is None else entry_points
     out = []
@@ -147,13 +154,28 @@ def flow_problems(names, kwargs, entry_points=None, require_every_plugin=True):
         ep = eps.get(name)
         if ep is None or is_library(ep) or _load_failure(ep):
             continue
+        probe = dict(kwargs, action_wrapper=glance_internals
+                     .import_action_wrapper(
+                         kwargs.get('admin_repo') or kwargs.get('image_repo'),
+                         kwargs.get('image_id'), kwargs.get('task_id')))
+        _PROBING.active = True
         try:
-            ep.load()(**kwargs)
+            ep.load()(**probe)
         except Exception as exc:
             out.append(Problem(name, '%s: its get_flow raised %s: %s' % (
                 name, type(exc).__name__, errors.bounded(exc, 200)),
                 fatal=require_every_plugin))
+        finally:
+            _PROBING.active = False
     return out
+
+
+_PROBING = threading.local()
+
+
+def probing():
+    """True while flow_problems builds another package's flow."""
+    return getattr(_PROBING, 'active', False)
 
 
 def order_problems(names, verify_changed_data=False):

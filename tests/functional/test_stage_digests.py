@@ -43,9 +43,12 @@ class TestStageDigests(base.CloudTestCase):
     def build_cloud(cls, cloud):
         cloud.add_glance('a', plugins=['checksum_verify'], processes=2,
                          paste_filters=[glance.STAGE_DIGESTS])
+        # Digests declared of the decompressed data, on purpose.
         cloud.add_glance('z', plugins=['image_decompression',
                                        'checksum_verify'],
-                         paste_filters=[glance.STAGE_DIGESTS])
+                         paste_filters=[glance.STAGE_DIGESTS],
+                         import_conf={'glance_import_ext': {
+                             'verify_changed_data': 'true'}})
 
     def setUp(self):
         super().setUp()
