@@ -483,8 +483,16 @@ IMPORT_FILTERING_GROUP = 'import_filtering_opts'
 
 
 def image_import_plugins(conf=None):
-    """``[image_import_opts] image_import_plugins``; [] if not registered."""
+    """``[image_import_opts] image_import_plugins``; [] if not registered.
+
+    Glance registers the option when its import flow module is first
+    imported (api_image_import), which a paste filter may run before.
+    """
     conf = cfg.CONF if conf is None else conf
+    try:
+        import glance.async_.flows.api_image_import  # noqa: F401
+    except ImportError:  # pragma: no cover - only outside Glance
+        pass
     try:
         return list(conf[IMPORT_PLUGINS_GROUP].image_import_plugins)
     except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
@@ -682,7 +690,7 @@ VERIFIED = {
     'DATA_CHANGING_PLUGINS': _EVERY + ' (async_/flows/plugins)',
     'GLANCE_DOWNLOAD_GROUP': _EVERY,
     'IMPORT_FILTERING_GROUP': _EVERY,
-    'image_import_plugins': _EVERY,
+    'image_import_plugins': _EVERY + ' (registered by api_image_import)',
     'glance_download_copied_prefixes': _EVERY,
     'hashing_algorithm': _EVERY,
     'worker_url': _EVERY,

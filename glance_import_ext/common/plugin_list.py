@@ -77,10 +77,12 @@ class Problem:
                                               self.fatal)
 
 
+@functools.lru_cache(maxsize=1)
 def installed():
     """{name: EntryPoint} of Glance's plugin namespace, as stevedore sees it.
 
-    The first entry point of a name wins, as in stevedore.
+    The first entry point of a name wins, as in stevedore. Read once per
+    process: what is installed changes with a restart, as Glance's list.
     """
     found = {}
     for ep in importlib.metadata.entry_points(
@@ -224,6 +226,19 @@ def problems(names, kwargs=None, conf=None, entry_points=None):
     if kwargs is not None:
         found += flow_problems(names, kwargs, eps, strict)
     return found + order_problems(names, conf.verify_changed_data)
+
+
+def import_refusal(conf=None):
+    """The refusal of an import request, or None: the list runs as written.
+
+    For the paste filters, which see every import request even when no
+    plugin of the library loads (every listed name of it misspelt). Other
+    packages' flows are not built here (no import to build them for);
+    the plugins do that.
+    """
+    found = [p for p in problems(glance_internals.image_import_plugins(),
+                                 conf=conf) if p.fatal]
+    return refusal(found) if found else None
 
 
 def refusal(found):

@@ -54,6 +54,7 @@ from glance_import_ext.common import hashing
 from glance_import_ext.common import options
 from glance_import_ext.common import stage_record
 from glance_import_ext import glance_internals
+from glance_import_ext import middleware
 
 LOG = logging.getLogger(__name__)
 GROUP = 'stage_digests'
@@ -259,6 +260,9 @@ class StageDigests:
         self.app = app
 
     def __call__(self, environ, start_response):
+        refused = middleware.broken_plugin_list_answer(environ)
+        if refused is not None:
+            return refused(environ, start_response)
         path = environ.get('PATH_INFO', '')
         method = environ.get('REQUEST_METHOD')
         stage = STAGE_PATH.match(path)

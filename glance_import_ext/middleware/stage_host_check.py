@@ -41,8 +41,6 @@ paste section README.rst shows (``retry_after``, ``probe_timeout``,
 ``probe_attempts``, ``probe_interval``).
 """
 
-import re
-
 from oslo_config import cfg
 from oslo_log import log as logging
 import webob
@@ -50,9 +48,10 @@ import webob.dec
 
 from glance_import_ext.common import workers
 from glance_import_ext import glance_internals
+from glance_import_ext import middleware
 
 LOG = logging.getLogger(__name__)
-IMPORT_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/import/?$')
+IMPORT_PATH = middleware.IMPORT_PATH
 WORKER_HEADER = 'X-Import-Ext-Staging-Worker'
 MAX_URL = 200  # characters of a worker URL quoted in a message
 
@@ -74,6 +73,9 @@ class StageHostCheck:
 
     @webob.dec.wsgify
     def __call__(self, req):
+        refused = middleware.broken_plugin_list_answer(req.environ)
+        if refused is not None:
+            return refused
         match = IMPORT_PATH.match(req.path_info)
         # Glance's ContextMiddleware sets req.context (a webob ad hoc attr).
         context = glance_internals.request_context(req)

@@ -22,6 +22,7 @@ the image ready for a retry once the list is fixed.
 import hashlib
 
 from tests.functional import base
+from tests.functional.harness import glance
 
 BROKEN = {
     'unimportable': 'tests.functional.harness.unimportable_plugin:get_flow',
@@ -114,3 +115,37 @@ class TestPluginListFailsClosed(base.CloudTestCase):
 
     def test_a_name_twice(self):
         self.refused('twice', 'checksum_verify is listed 2 times')
+
+
+class TestOnlyTheFiltersLoaded(base.CloudTestCase):
+    """Every listed name of the library misspelt: no plugin of it loads.
+
+    The paste filters see the import request and refuse it, before
+    Glance starts a task.
+    """
+
+    @classmethod
+    def build_cloud(cls, cloud):
+        cloud.add_glance('digests', plugins=['checksum_verfy'],
+                         paste_filters=[glance.STAGE_DIGESTS])
+        cloud.add_glance('host_check', plugins=['checksum_verfy'],
+                         paste_filters=[glance.STAGE_HOST_CHECK])
+
+    def test_import_request_refused_by_either_filter(self):
+        for worker in ('digests', 'host_check'):
+            client = self.cloud.client(worker)
+            data = base.random_bytes(64 * 1024)
+            image = client.create()
+            client.stage(image['id'], data)
+            resp = client.import_(image['id'], 'glance-direct',
+                                  expect=(500,))
+            message = resp.json()['error']['message']
+            self.assertIn("The import did not start: the configured plugin "
+                          "list does not run as written", message)
+            self.assertIn("'checksum_verfy': no plugin of that name is "
+                          "installed (did you mean checksum_verify?)",
+                          message)
+            self.assertIn(PREFLIGHT, message)
+            image = client.get(image['id'])
+            self.assertEqual('uploading', image['status'], image)
+            self.assertEqual([], client.tasks(image['id']))

@@ -18,6 +18,7 @@ import testtools
 
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin_list
+from glance_import_ext import middleware
 from tests.unit import fakes
 
 NS = 'glance.image_import.plugins'
@@ -199,3 +200,33 @@ class TestAtImportTime(fakes.PluginTestCase):
         self.configure('staging_owner', 'image_convertion',
                        require_every_plugin=False)
         self.assertNotIn('RefuseToRun', self.names(self.build()))
+
+
+class TestFiltersRefuseImports(fakes.PluginTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.common.plugin_list.installed',
+            return_value=EPS))
+        self.listed = self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.glance_internals.image_import_plugins',
+            return_value=['checksum_verfy'])).mock
+
+    def answer(self, method='POST', path='/v2/images/%s/import' %
+               fakes.IMAGE_ID):
+        return middleware.broken_plugin_list_answer(
+            {'REQUEST_METHOD': method, 'PATH_INFO': path})
+
+    def test_import_request_refused_while_the_list_is_broken(self):
+        resp = self.answer()
+        self.assertEqual(500, resp.status_int)
+        self.assertIn("'checksum_verfy': no plugin of that name",
+                      resp.json_body['error']['message'])
+
+    def test_other_requests_and_good_lists_pass(self):
+        self.assertIsNone(self.answer(method='GET'))
+        self.assertIsNone(self.answer(path='/v2/images/%s/stage' %
+                                      fakes.IMAGE_ID))
+        self.listed.return_value = ['staging_owner', 'checksum_verify']
+        self.assertIsNone(self.answer())
