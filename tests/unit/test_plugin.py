@@ -472,6 +472,27 @@ class TestFailedImportFlow(PluginTestBase):
         self.assertIsNone(self.repo.image.size)
         self.assertEqual([], os.listdir(self.staging_dir))
 
+    def test_store_failure_after_decompression_listed_last(self):
+        # Verifying plugins first, then image_decompression, then a store
+        # that fails (not a failure of the library: Glance's message).
+        class StoreFails(taskflow_task.Task):
+            def execute(self):
+                raise RuntimeError('store full')
+
+        logger = self.useFixture(fixtures.FakeLogger())
+        self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.common.plugin._check_plugin_list'))
+        self.conf.config(image_import_plugins=['only',
+                                               'image_decompression'],
+                         group='image_import_opts')
+        self.run_import(
+            RuntimeError,
+            plugin.build_flow('only', self.kwargs, lambda p: [Noop(p)]),
+            LikeImageDecompression(self.repo), StoreFails())
+        self.assertEqual('queued', self.repo.image.status)
+        self.assertEqual([], os.listdir(self.staging_dir))
+        self.assertIn('changed by image_decompression', logger.output)
+
     def test_image_conversion_listed_before_reverts_to_queued(self):
         self.useFixture(fixtures.MockPatch(
             'glance_import_ext.common.plugin._check_plugin_list'))
