@@ -478,6 +478,11 @@ PLUGIN_NAMESPACE = 'glance.image_import.plugins'
 # replaces the staged file, image_conversion writes a converted one and
 # hands it on as file_path.
 DATA_CHANGING_PLUGINS = ('image_conversion', 'image_decompression')
+# Glance's own plugins whose revert sets the image ``queued`` itself, from
+# ``importing`` or ``uploading`` (``queued`` again raises, and taskflow
+# stops reverting: the import lock would stay). _ConvertImage.revert also
+# removes the staged file, which its execute removes once converted.
+QUEUED_BY_REVERT_PLUGINS = ('image_conversion',)
 GLANCE_DOWNLOAD_GROUP = 'glance_download_properties'  # extra_properties
 IMPORT_FILTERING_GROUP = 'import_filtering_opts'
 
@@ -688,6 +693,8 @@ VERIFIED = {
     'IMPORT_PLUGINS_GROUP': _EVERY,
     'PLUGIN_NAMESPACE': _EVERY + ' (get_import_plugins)',
     'DATA_CHANGING_PLUGINS': _EVERY + ' (async_/flows/plugins)',
+    'QUEUED_BY_REVERT_PLUGINS': 'source of 33.0.0 (_ConvertImage.revert '
+                                'sets queued, removes src_path)',
     'GLANCE_DOWNLOAD_GROUP': _EVERY,
     'IMPORT_FILTERING_GROUP': _EVERY,
     'image_import_plugins': _EVERY + ' (registered by api_image_import)',

@@ -21,7 +21,9 @@ On failure it leaves the import where a new one can succeed, which Glance
 33 does not always do itself when a plugin fails:
 - glance-direct: only Glance's last task would set the image back from
   ``importing``; after a plugin or store failure it stays ``importing``
-  and no new import can start;
+  and no new import can start. Nor does it care whether the staged data
+  it keeps for a retry is still what the user staged (Glance's
+  ``image_decompression`` replaces it);
 - glance-download: the download task's revert sets ``queued``, then
   ``_ImportMetadata.revert`` sets ``queued`` again, which Glance's state
   machine refuses. The revert stops there: the import lock is never
@@ -42,6 +44,7 @@ from oslo_log import log as logging
 from glance_import_ext.common import checks
 from glance_import_ext.common import errors
 from glance_import_ext.common import records
+from glance_import_ext.common import stage_record
 from glance_import_ext.common import staging
 from glance_import_ext.common import task as image_task
 from glance_import_ext import glance_internals
@@ -118,7 +121,7 @@ class ImportGuard(image_task.ImageTask):
 
 
 class RestoreStagedStatus(ImportGuard):
-    """glance-direct: back to ``uploading`` (or ``queued``), data kept.
+    """glance-direct: back to ``uploading`` only with the data as staged.
 
     Glance's state machine allows importing -> queued -> uploading; the
     second step only while the staged data is still there (Glance keeps it
@@ -126,29 +129,70 @@ class RestoreStagedStatus(ImportGuard):
     comes back Glance's own ``os_glance_stage_host``, which Glance removed
     as the import started: a retry through any replica is then proxied to
     the worker holding the data again.
+
+    A retry must check the bytes the user staged, though. Glance's
+    ``image_decompression`` replaces the staged file with the decompressed
+    data (and on Glance 33 writes its size on the image): the file is
+    compared with the one recorded while the flow was built (before any
+    plugin ran), and if it is another one it is removed and the image is
+    ``queued`` again, to be staged anew (the task message says so).
+
+    Glance's ``image_conversion`` reverts the image to ``queued`` itself
+    and removes the staged file; when it ran before this guard, its revert
+    comes after, and needs the image not yet ``queued``: the guard then
+    leaves the status to it and only says what happens.
     """
 
     inputs = ('file_path',)
 
-    def on_failure(self, file_path=None, **kwargs):
-        staged = _still_staged(file_path)
+    def __init__(self, plugin):
+        super().__init__(plugin)
+        if self.shared.staged is None:
+            # The first glance-direct guard built: no plugin ran yet.
+            self.shared.staged = _snapshot(plugin)
+
+    def on_failure(self, file_path=None, flow_failures=None, **kwargs):
+        snapshot = self.shared.staged
         exception = glance_internals.exceptions
+        queued_by = _queued_by_glance_revert(self.plugin.name)
         try:
             with self.plugin.library_wrapper as action:
                 if (action.image_status != 'importing' or
                         action.image_locations):
                     return  # already restored, or data reached a store
-                action.set_image_attribute(status='queued')
-                if staged:
-                    action.set_image_attribute(status='uploading')
-                    if self.shared.stage_host:
-                        _restore_glance_property(
-                            action, STAGE_HOST, self.shared.stage_host)
-                action.remove_importing_stores(self.plugin.backends)
+                data = _staged_state(snapshot, file_path)
+                removed = None
+                if data == staging.Snapshot.REPLACED:
+                    removed = snapshot.remove()
+                    stage_record.remove(snapshot.path)
+                    if not removed:
+                        LOG.error('Image %s: could not remove %s, staged '
+                                  'data changed during the failed import '
+                                  '%s; remove it by hand',
+                                  self.plugin.image_id, snapshot.path,
+                                  self.plugin.task_id)
+                if queued_by:
+                    status = None  # Glance's revert sets queued after us
+                else:
+                    action.set_image_attribute(status='queued')
+                    status = 'queued'
+                    if data == staging.Snapshot.INTACT:
+                        action.set_image_attribute(status='uploading')
+                        status = 'uploading'
+                        if self.shared.stage_host:
+                            _restore_glance_property(
+                                action, STAGE_HOST, self.shared.stage_host)
+                    action.remove_importing_stores(self.plugin.backends)
         except (exception.TaskAbortedError, exception.NotFound):
             return  # another import owns the image now, or it is gone
+        note = _staged_note(data, removed, queued_by)
+        if note:
+            LOG.warning('Image %s, import %s: %s', self.plugin.image_id,
+                        self.plugin.task_id, note)
+            image_task.add_note(flow_failures, note)
         LOG.info('Image %s back in status %s after its import failed',
-                 self.plugin.image_id, 'uploading' if staged else 'queued')
+                 self.plugin.image_id, status or
+                 'importing, to be set queued by ' + queued_by[0])
 
 
 class FinishFailedDownload(ImportGuard):
@@ -246,8 +290,64 @@ def failure_reason(flow_failures):
     return 'the import failed'
 
 
+def _snapshot(plugin):
+    """The staged file of ``plugin``'s import, as it is now; never raises."""
+    try:
+        return staging.Snapshot(staging.staged_path(plugin.image_id))
+    except Exception as exc:
+        LOG.warning('Import %s of image %s: could not record the staged '
+                    'file while building the flow (%s: %s); a failure will '
+                    'rely on the staged file being there', plugin.task_id,
+                    plugin.image_id, type(exc).__name__,
+                    errors.bounded(exc, 200))
+        return staging.Snapshot(None)
+
+
+def _staged_state(snapshot, file_path):
+    """Snapshot.INTACT, GONE or REPLACED: the staged data now."""
+    if snapshot is not None and snapshot.known:
+        return snapshot.state()
+    # Not recorded (no local staging directory known): as before, the
+    # file Glance's flow handed on is trusted if it is there.
+    return (staging.Snapshot.INTACT if _still_staged(file_path)
+            else staging.Snapshot.GONE)
+
+
 def _still_staged(file_path):
     try:
         return staging.StagedData(file_path).exists()
     except ValueError:
         return False
+
+
+def _queued_by_glance_revert(name):
+    """Glance's plugins listed before ``name`` that revert to queued."""
+    listed = glance_internals.image_import_plugins()
+    before = listed[:listed.index(name)] if name in listed else []
+    return [n for n in before
+            if n in glance_internals.QUEUED_BY_REVERT_PLUGINS]
+
+
+def _changed_by():
+    """Which listed plugins change the staged data, for a message."""
+    changers = [n for n in glance_internals.image_import_plugins()
+                if n in glance_internals.DATA_CHANGING_PLUGINS]
+    return ' or '.join(changers) or 'a plugin'
+
+
+def _staged_note(data, removed, queued_by):
+    """What the task message says of the staged data, or None."""
+    if queued_by:
+        return ('%s, which ran before, removes the staged data as the '
+                'import is reverted and sets the image queued again: stage '
+                'the data again, then import' % queued_by[0])
+    if data != staging.Snapshot.REPLACED:
+        return None
+    changed = ('the staged data had been changed by %s before the failure'
+               % _changed_by())
+    if removed:
+        return ('%s, so it was removed and the image is queued again: stage '
+                'the data again, then import' % changed)
+    return ('%s, and could not be removed (see the glance-api log); the '
+            'image is queued again, but staging the data again fails until '
+            'an admin removes the staged file of the image' % changed)

@@ -35,6 +35,9 @@ class ImportState:
         self.read = False
         self.before = None  # (properties, disk_format, container_format)
         self.stage_host = None
+        # glance-direct: the staged file as the user staged it, taken
+        # before any plugin ran (staging.Snapshot); None until then.
+        self.staged = None
         # The keepalive watches the import once, and the configured plugin
         # list is checked once (plugin.py).
         self.watched = False

@@ -13,6 +13,7 @@
 """build_flow and the tasks every plugin flow contains."""
 
 import os
+from unittest import mock
 
 import fixtures
 from glance.common import exception
@@ -20,6 +21,7 @@ from oslo_config import cfg
 from taskflow import engines
 from taskflow.patterns import linear_flow as lf
 from taskflow import retry
+from taskflow import task as taskflow_task
 
 from glance_import_ext.common import checks
 from glance_import_ext.common import errors
@@ -50,6 +52,55 @@ class Fails(image_task.ImageTask):
         raise self.failure('refused the data')
 
 
+class LikeImageDecompression(taskflow_task.Task):
+    """Replaces the staged file and sets the size, as Glance 33's does."""
+
+    default_provides = 'file_path'
+
+    def __init__(self, repo):
+        self.repo = repo
+        super().__init__(name='decompress')
+
+    def execute(self, file_path):
+        path = file_path[len('file://'):]
+        with open(path + '.uc', 'wb') as f:
+            f.write(b'decompressed data')
+        os.replace(path + '.uc', path)
+        image = self.repo.get(fakes.IMAGE_ID)
+        image.size = len(b'decompressed data')
+        self.repo.save(image)
+        return file_path
+
+
+class LikeImageConversion(taskflow_task.Task):
+    """Hands on a converted file; its revert sets queued, as Glance's does.
+
+    Glance's revert goes through the import's action wrapper; if the image
+    is already queued, the state machine raises, and taskflow would stop
+    reverting there.
+    """
+
+    default_provides = 'file_path'
+
+    def __init__(self, action_wrapper):
+        self.action_wrapper = action_wrapper
+        super().__init__(name='convert')
+
+    def execute(self, file_path):
+        self.path = file_path[len('file://'):]
+        with open(self.path + '.raw', 'wb') as f:
+            f.write(b'converted data')
+        os.remove(self.path)
+        return file_path + '.raw'
+
+    def revert(self, result=None, **kwargs):
+        with self.action_wrapper as action:
+            action.set_image_attribute(status='queued')
+        for path in (self.path + '.raw', self.path):
+            if os.path.exists(path):
+                os.remove(path)
+
+
 def flow_tasks(flow):
     return [node for node, _ in flow.iter_nodes()]
 
@@ -64,8 +115,10 @@ class PluginTestBase(fakes.PluginTestCase):
         super().setUp()
         self.repo = fakes.FakeImageRepo(fakes.make_image(status='uploading'))
         self.kwargs = fakes.plugin_kwargs(self.repo)
-        self.staged_path = os.path.join(
-            self.useFixture(fixtures.TempDir()).path, 'staged')
+        # Where Glance stages glance-direct data: <staging dir>/<image id>.
+        self.staging_dir = self.useFixture(fixtures.TempDir()).path
+        self.conf.config(node_staging_uri='file://' + self.staging_dir)
+        self.staged_path = os.path.join(self.staging_dir, fakes.IMAGE_ID)
         with open(self.staged_path, 'wb') as f:
             f.write(b'data')
         self.staged_uri = 'file://' + self.staged_path
@@ -224,9 +277,122 @@ class TestRestoreStagedStatus(PluginTestBase):
         self.assertEqual('queued', self.repo.image.status)
         self.assertEqual('other', self.repo.properties[IMPORTING_STORES])
 
+    def test_file_path_decides_when_staging_dir_is_not_local(self):
+        self.conf.config(node_staging_uri='http://example.com/staging')
+        self.revert(guard=self.ran_guard(), file_path=self.staged_uri)
+        self.assertEqual('uploading', self.repo.image.status)
+
     def test_back_to_queued_when_file_path_is_not_local(self):
-        self.revert(file_path='http://example.com/image')
+        self.conf.config(node_staging_uri='http://example.com/staging')
+        self.revert(guard=self.ran_guard(),
+                    file_path='http://example.com/image')
         self.assertEqual('queued', self.repo.image.status)
+
+    # -- staged data changed during the import (image_decompression) ---
+    def decompress(self, data=b'the decompressed data, longer'):
+        """What Glance's image_decompression does to the staged file."""
+        with open(self.staged_path + '.uc', 'wb') as f:
+            f.write(data)
+        os.replace(self.staged_path + '.uc', self.staged_path)
+        self.repo.image.size = len(data)
+
+    def built_guard(self, stage_host='http://a'):
+        """A guard built while the image says where its data is staged."""
+        self.repo.image.extra_properties[guards.STAGE_HOST] = stage_host
+        guard = self.ran_guard()
+        # As Glance does once the flow is built.
+        self.repo.image.extra_properties.pop(guards.STAGE_HOST)
+        return guard
+
+    def failed_with(self, message='refused the data'):
+        exc = errors.ImportFailed(fakes.PLUGIN_NAME, message)
+        return exc, {'task': mock.Mock(exception=exc)}
+
+    def test_stage_host_comes_back_with_the_data(self):
+        guard = self.built_guard()
+        self.revert(guard=guard)
+        self.assertEqual('uploading', self.repo.image.status)
+        self.assertEqual('http://a', self.repo.properties[guards.STAGE_HOST])
+
+    def test_replaced_staged_data_is_removed_and_image_queued(self):
+        self.conf.config(image_import_plugins=['image_decompression',
+                                               fakes.PLUGIN_NAME],
+                         group='image_import_opts')
+        with open(self.staged_path + '.import_ext_digests', 'w') as f:
+            f.write('{}')
+        guard = self.built_guard()   # built before any plugin ran
+        self.decompress()
+        exc, failures = self.failed_with()
+        guard.revert(result=None, flow_failures=failures,
+                     file_path=self.staged_uri)
+        self.assertEqual('queued', self.repo.image.status)
+        self.assertEqual([], os.listdir(self.staging_dir))
+        self.assertIsNone(self.repo.image.size)
+        self.assertNotIn(guards.STAGE_HOST, self.repo.properties)
+        self.assertEqual('other', self.repo.properties[IMPORTING_STORES])
+        self.assertEqual(
+            'fake_plugin: refused the data; the staged data had been '
+            'changed by image_decompression before the failure, so it was '
+            'removed and the image is queued again: stage the data again, '
+            'then import', str(exc))
+
+    def test_snapshot_is_the_one_taken_by_the_first_guard_built(self):
+        first = self.ran_guard()
+        self.decompress()
+        # Another plugin of the same import, built in the same get_flow
+        # round: it does not take a new snapshot.
+        guards.RestoreStagedStatus(fakes.make_plugin(
+            self.repo, same_import_as=first.plugin))
+        self.revert(guard=first)
+        self.assertEqual('queued', self.repo.image.status)
+        self.assertFalse(os.path.exists(self.staged_path))
+
+    def test_unchanged_data_is_kept_whatever_file_path_says(self):
+        guard = self.ran_guard()
+        self.revert(guard=guard, file_path=self.staged_uri + '.qcow2')
+        self.assertEqual('uploading', self.repo.image.status)
+        self.assertTrue(os.path.exists(self.staged_path))
+
+    def test_replaced_data_that_cannot_be_removed_still_queues(self):
+        guard = self.ran_guard()
+        os.remove(self.staged_path)
+        os.mkdir(self.staged_path)
+        exc, failures = self.failed_with()
+        guard.revert(result=None, flow_failures=failures,
+                     file_path=self.staged_uri)
+        self.assertEqual('queued', self.repo.image.status)
+        self.assertIn('could not be removed (see the glance-api log)',
+                      str(exc))
+
+    def test_nothing_removed_when_lock_is_lost(self):
+        guard = self.ran_guard()
+        self.decompress()
+        self.repo.steal_lock()
+        self.revert(guard=guard)
+        self.assertTrue(os.path.exists(self.staged_path))
+
+    # -- image_conversion listed before: Glance's revert queues it -----
+    def test_status_left_to_image_conversion_revert(self):
+        self.conf.config(image_import_plugins=['image_conversion',
+                                               fakes.PLUGIN_NAME],
+                         group='image_import_opts')
+        guard = self.built_guard()
+        exc, failures = self.failed_with()
+        guard.revert(result=None, flow_failures=failures,
+                     file_path=self.staged_uri + '.raw')
+        self.assertEqual('importing', self.repo.image.status)
+        self.assertNotIn(guards.STAGE_HOST, self.repo.properties)
+        self.assertIn('; image_conversion, which ran before, removes the '
+                      'staged data as the import is reverted and sets the '
+                      'image queued again: stage the data again, then '
+                      'import', str(exc))
+
+    def test_image_conversion_listed_after_changes_nothing(self):
+        self.conf.config(image_import_plugins=[fakes.PLUGIN_NAME,
+                                               'image_conversion'],
+                         group='image_import_opts')
+        self.revert()
+        self.assertEqual('uploading', self.repo.image.status)
 
     def test_nothing_when_image_is_no_longer_importing(self):
         self.repo.image.status = 'queued'
@@ -288,6 +454,59 @@ class TestFailedImportFlow(PluginTestBase):
         self.assertEqual('uploading', self.repo.image.status)
         self.assertEqual('raw', self.repo.image.disk_format)
         self.assertEqual({IMPORTING_STORES: ''}, self.repo.properties)
+
+    def test_staged_data_changed_before_the_failure_is_not_offered(self):
+        self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.common.plugin._check_plugin_list'))
+        self.conf.config(image_import_plugins=['image_decompression',
+                                               'only'],
+                         group='image_import_opts')
+        exc = self.run_import(
+            errors.ImportFailed, LikeImageDecompression(self.repo),
+            plugin.build_flow('only', self.kwargs, lambda p: [Fails(p)]))
+        self.assertTrue(str(exc).startswith(
+            'only: refused the data; the staged data had been changed by '
+            'image_decompression before the failure, so it was removed'),
+            str(exc))
+        self.assertEqual('queued', self.repo.image.status)
+        self.assertIsNone(self.repo.image.size)
+        self.assertEqual([], os.listdir(self.staging_dir))
+
+    def test_store_failure_after_decompression_listed_last(self):
+        # Verifying plugins first, then image_decompression, then a store
+        # that fails (not a failure of the library: Glance's message).
+        class StoreFails(taskflow_task.Task):
+            def execute(self):
+                raise RuntimeError('store full')
+
+        logger = self.useFixture(fixtures.FakeLogger())
+        self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.common.plugin._check_plugin_list'))
+        self.conf.config(image_import_plugins=['only',
+                                               'image_decompression'],
+                         group='image_import_opts')
+        self.run_import(
+            RuntimeError,
+            plugin.build_flow('only', self.kwargs, lambda p: [Noop(p)]),
+            LikeImageDecompression(self.repo), StoreFails())
+        self.assertEqual('queued', self.repo.image.status)
+        self.assertEqual([], os.listdir(self.staging_dir))
+        self.assertIn('changed by image_decompression', logger.output)
+
+    def test_image_conversion_listed_before_reverts_to_queued(self):
+        self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.common.plugin._check_plugin_list'))
+        self.conf.config(image_import_plugins=['image_conversion', 'only'],
+                         group='image_import_opts')
+        # An error other than ImportFailed would mean a revert raised.
+        exc = self.run_import(
+            errors.ImportFailed,
+            LikeImageConversion(self.kwargs['action_wrapper']),
+            plugin.build_flow('only', self.kwargs, lambda p: [Fails(p)]))
+        self.assertIn('image_conversion, which ran before, removes the '
+                      'staged data', str(exc))
+        self.assertEqual('queued', self.repo.image.status)
+        self.assertEqual([], os.listdir(self.staging_dir))
 
     def test_lost_lock_aborts_and_leaves_image_to_its_new_owner(self):
         flow = plugin.build_flow('only', self.kwargs,

@@ -10,7 +10,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""StagedData: read-only access to the staged file."""
+"""StagedData, and the Snapshot of the staged file the guard compares."""
+
+import os
 
 import fixtures
 from oslo_config import cfg
@@ -62,3 +64,92 @@ class TestStagedData(testtools.TestCase):
         conf.config(group=options.GROUP, read_chunk_size=64 * 1024)
         chunks = list(self.staged(b'x' * (64 * 1024 + 1)).chunks())
         self.assertEqual([64 * 1024, 1], [len(c) for c in chunks])
+
+
+class TestSnapshot(testtools.TestCase):
+    """What the failure guard knows of the staged file (guards)."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir())
+        self.path = self.dir.join('image')
+        self.write(self.path, b'compressed bytes')
+
+    def write(self, path, data):
+        with open(path, 'wb') as f:
+            f.write(data)
+
+    def test_untouched_file_is_intact(self):
+        snapshot = staging.Snapshot(self.path)
+        self.assertTrue(snapshot.known)
+        self.assertEqual(staging.Snapshot.INTACT, snapshot.state())
+
+    def test_file_replaced_as_image_decompression_does(self):
+        snapshot = staging.Snapshot(self.path)
+        self.write(self.path + '.uc', b'decompressed bytes, more of them')
+        os.replace(self.path + '.uc', self.path)
+        self.assertEqual(staging.Snapshot.REPLACED, snapshot.state())
+
+    def test_rewritten_in_place_with_same_size(self):
+        snapshot = staging.Snapshot(self.path)
+        self.write(self.path, b'tampered  bytes!')
+        st = os.stat(self.path)
+        os.utime(self.path, ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
+        self.assertEqual(staging.Snapshot.REPLACED, snapshot.state())
+
+    def test_removed_file_is_gone(self):
+        snapshot = staging.Snapshot(self.path)
+        os.remove(self.path)
+        self.assertEqual(staging.Snapshot.GONE, snapshot.state())
+
+    def test_file_that_appeared_later_is_not_vouched_for(self):
+        os.remove(self.path)
+        snapshot = staging.Snapshot(self.path)
+        self.write(self.path, b'new')
+        self.assertEqual(staging.Snapshot.REPLACED, snapshot.state())
+
+    def test_directory_at_the_path_is_not_the_file(self):
+        snapshot = staging.Snapshot(self.path)
+        os.remove(self.path)
+        os.mkdir(self.path)
+        self.assertEqual(staging.Snapshot.REPLACED, snapshot.state())
+        self.assertFalse(snapshot.remove())
+
+    def test_remove(self):
+        snapshot = staging.Snapshot(self.path)
+        self.assertTrue(snapshot.remove())
+        self.assertFalse(os.path.exists(self.path))
+        self.assertTrue(snapshot.remove())  # already gone: fine
+
+    def test_unknown_path_records_nothing(self):
+        snapshot = staging.Snapshot(None)
+        self.assertFalse(snapshot.known)
+        self.assertIsNone(snapshot.identity)
+
+
+class TestStagedPath(testtools.TestCase):
+
+    def staged_path(self, backends=None, datadir=None, node_uri=None):
+        conf = cfg.ConfigOpts()
+        fixture = self.useFixture(config_fixture.Config(conf))
+        conf.register_opts([cfg.DictOpt('enabled_backends'),
+                            cfg.StrOpt('node_staging_uri')])
+        conf.register_opts([cfg.StrOpt('filesystem_store_datadir')],
+                           group='os_glance_staging_store')
+        fixture.config(enabled_backends=backends, node_staging_uri=node_uri)
+        fixture.config(filesystem_store_datadir=datadir,
+                       group='os_glance_staging_store')
+        return staging.staged_path('abc', conf)
+
+    def test_node_staging_uri(self):
+        for uri in ('file:///var/lib/glance/staging/',
+                    'file:///var/lib/glance/staging'):
+            self.assertEqual('/var/lib/glance/staging/abc',
+                             self.staged_path(node_uri=uri))
+
+    def test_staging_store_with_enabled_backends(self):
+        self.assertEqual('/srv/staging/abc', self.staged_path(
+            {'local': 'file'}, '/srv/staging', 'file:///other'))
+
+    def test_no_local_staging(self):
+        self.assertIsNone(self.staged_path(node_uri='http://example.com/x'))

@@ -12,6 +12,8 @@
 
 """staging_owner: the staged data is here, and where it was staged."""
 
+import os
+
 import fixtures
 from taskflow import engines
 from taskflow.patterns import linear_flow as lf
@@ -40,8 +42,10 @@ class StagingOwnerTestBase(fakes.PluginTestCase):
         super().setUp()
         self.this_worker = self.useFixture(fixtures.MockPatchObject(
             workers, 'this_worker', return_value=HERE)).mock
-        self.staged_path = self.useFixture(fixtures.TempDir()).join(
-            fakes.IMAGE_ID)
+        # Where Glance stages glance-direct data: <staging dir>/<image id>.
+        staging_dir = self.useFixture(fixtures.TempDir()).path
+        self.conf.config(node_staging_uri='file://' + staging_dir)
+        self.staged_path = os.path.join(staging_dir, fakes.IMAGE_ID)
         with open(self.staged_path, 'wb') as f:
             f.write(DATA)
         self.staged_uri = 'file://' + self.staged_path
