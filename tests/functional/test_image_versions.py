@@ -102,6 +102,23 @@ class ImageVersionsTestCase(base.CloudTestCase):
                     image_id, timeout, image))
             time.sleep(0.2)
 
+    def held_import(self, image_id):
+        """Import ``image_id`` through A, held by the slow plugin.
+
+        Returns the file whose removal lets the import go on.
+        """
+        holds = self.useFixture(fixtures.TempDir()).path
+        hold = os.path.join(holds, image_id)
+        open(hold, 'w').close()
+        self.addCleanup(lambda: os.path.exists(hold) and os.remove(hold))
+        self.via_a.update(image_id, **{HOLD: hold})
+        self.via_a.import_(image_id)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(hold + '.started'):
+            self.assertLess(time.monotonic(), deadline, 'hold not reached')
+            time.sleep(0.2)
+        return hold
+
     def listed(self, client, name=None, **params):
         params.setdefault('name', name or self.name)
         return client.request('GET', '/v2/images',
@@ -213,16 +230,7 @@ class TestReplacing(ImageVersionsTestCase):
 
         # Retry: the intent is on the image before its data is written.
         os.rmdir(blocker)
-        holds = self.useFixture(fixtures.TempDir()).path
-        hold = os.path.join(holds, v2['id'])
-        open(hold, 'w').close()
-        self.addCleanup(lambda: os.path.exists(hold) and os.remove(hold))
-        self.via_a.update(v2['id'], **{HOLD: hold})
-        self.via_a.import_(v2['id'])
-        deadline = time.monotonic() + 60
-        while not os.path.exists(hold + '.started'):
-            self.assertLess(time.monotonic(), deadline, 'hold not reached')
-            time.sleep(0.2)
+        hold = self.held_import(v2['id'])
         held = self.via_a.get(v2['id'])
         self.assertEqual('importing', held['status'])
         self.assertEqual('pending', held[STATE])
@@ -242,16 +250,7 @@ class TestReplacing(ImageVersionsTestCase):
         data = base.random_bytes(64 * 1024)
         v2 = self.via_a.create(name=self.name)
         self.via_a.stage(v2['id'], data)
-        holds = self.useFixture(fixtures.TempDir()).path
-        hold = os.path.join(holds, v2['id'])
-        open(hold, 'w').close()
-        self.addCleanup(lambda: os.path.exists(hold) and os.remove(hold))
-        self.via_a.update(v2['id'], **{HOLD: hold})
-        self.via_a.import_(v2['id'])
-        deadline = time.monotonic() + 60
-        while not os.path.exists(hold + '.started'):
-            self.assertLess(time.monotonic(), deadline, 'hold not reached')
-            time.sleep(0.2)
+        hold = self.held_import(v2['id'])
         # While the plugins run, the owner claims the rotation is done and
         # adds a record of a check that never ran.
         self.via_a.update(v2['id'], **{
