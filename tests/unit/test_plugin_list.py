@@ -153,21 +153,26 @@ class TestOrder(testtools.TestCase):
                          'plugin once', text)
 
 
-class TestAtImportTime(fakes.PluginTestCase):
-    """build_flow fails the import for a list that does not run."""
+class ListedCase(fakes.PluginTestCase):
+    """EPS installed; ``configure`` sets Glance's list and our options."""
 
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.MockPatch(
             'glance_import_ext.common.plugin_list.installed',
             return_value=EPS))
+        self.listed = self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.glance_internals.image_import_plugins',
+            return_value=[])).mock
 
     def configure(self, *names, **opts):
-        self.useFixture(fixtures.MockPatch(
-            'glance_import_ext.glance_internals.image_import_plugins',
-            return_value=list(names)))
+        self.listed.return_value = list(names)
         for name, value in opts.items():
             self.conf.config(group=options.GROUP, **{name: value})
+
+
+class TestAtImportTime(ListedCase):
+    """build_flow fails the import for a list that does not run."""
 
     def build(self, name='staging_owner'):
         from glance_import_ext.common import plugin
@@ -202,16 +207,11 @@ class TestAtImportTime(fakes.PluginTestCase):
         self.assertNotIn('RefuseToRun', self.names(self.build()))
 
 
-class TestFiltersRefuseImports(fakes.PluginTestCase):
+class TestFiltersRefuseImports(ListedCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.MockPatch(
-            'glance_import_ext.common.plugin_list.installed',
-            return_value=EPS))
-        self.listed = self.useFixture(fixtures.MockPatch(
-            'glance_import_ext.glance_internals.image_import_plugins',
-            return_value=['checksum_verfy'])).mock
+        self.configure('checksum_verfy')
 
     def answer(self, method='POST', path='/v2/images/%s/import' %
                fakes.IMAGE_ID):
@@ -228,5 +228,5 @@ class TestFiltersRefuseImports(fakes.PluginTestCase):
         self.assertIsNone(self.answer(method='GET'))
         self.assertIsNone(self.answer(path='/v2/images/%s/stage' %
                                       fakes.IMAGE_ID))
-        self.listed.return_value = ['staging_owner', 'checksum_verify']
+        self.configure('staging_owner', 'checksum_verify')
         self.assertIsNone(self.answer())
