@@ -147,10 +147,7 @@ class Checks(upgradecheck.UpgradeCommands):
 
     def glance_version(self):
         if self._glance_version is None:
-            try:
-                self._glance_version = importlib.metadata.version('glance')
-            except importlib.metadata.PackageNotFoundError:
-                self._glance_version = ''
+            self._glance_version = installed_version('glance')
         return self._glance_version
 
     def glance_major(self):
@@ -426,7 +423,7 @@ class Checks(upgradecheck.UpgradeCommands):
                           'import_ext_* that only admin may create, update '
                           'or delete (README, "Records nobody can forge")'
                           % shown)
-        found = self.conf.find_file(path) or path
+        found = _find_file(self.conf, path) or path
         rules = configparser.ConfigParser(interpolation=None)
         try:
             with open(found) as f:
@@ -535,10 +532,10 @@ class Checks(upgradecheck.UpgradeCommands):
         major = self.glance_major()
         if major is None or major > LAST_GLANCE_READING_IDENTITY_URI:
             return None
+        ksm = installed_version('keystonemiddleware')
         try:
-            ksm = importlib.metadata.version('keystonemiddleware')
             ksm_major = int(ksm.split('.')[0])
-        except (importlib.metadata.PackageNotFoundError, ValueError):
+        except ValueError:
             return None
         if ksm_major < KEYSTONEMIDDLEWARE_WITHOUT_IDENTITY_URI:
             return None
@@ -621,6 +618,14 @@ class Checks(upgradecheck.UpgradeCommands):
     )
 
 
+def installed_version(distribution):
+    """The version of ``distribution`` in this environment, or ''."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return ''
+
+
 def _day(seconds):
     return time.strftime('%Y-%m-%d', time.gmtime(seconds))
 
@@ -656,12 +661,20 @@ def paste_file(conf):
     if name:
         if os.path.isabs(name):
             return name if os.path.isfile(name) else None
-        found = conf.find_file(name)
+        found = _find_file(conf, name)
         return found or (os.path.abspath(name) if os.path.isfile(name)
                          else None)
     last = (conf.config_file or ['glance-api.conf'])[-1]
-    return conf.find_file(os.path.basename(last).replace(
+    return _find_file(conf, os.path.basename(last).replace(
         '.conf', '-paste.ini'))
+
+
+def _find_file(conf, name):
+    """``name`` in the configuration's directories, as Glance finds it."""
+    try:
+        return conf.find_file(name)
+    except cfg.NotInitializedError:  # not parsed: unit tests
+        return None
 
 
 def _pipeline(paste, flavor):
