@@ -324,7 +324,7 @@ class Checks(upgradecheck.UpgradeCommands):
 
     @staticmethod
     def _judge_keys(keyring, keys, now):
-        shown = errors.shorten(keyring, 100)
+        shown = stuck_imports.show(keyring, 200)
         if keys is None:
             return SUCCESS, ('%s: a GnuPG keybox, readable; key expiry not '
                              'read from keyboxes' % shown)
