@@ -591,16 +591,33 @@ class Checks(upgradecheck.UpgradeCommands):
                                    'filesystem_store_datadir): not checked',
                           'glance-direct needs one')
         shown = stuck_imports.show(path, 200)
-        if not os.path.isdir(path):
-            return result(FAILURE, 'staging directory %s does not exist' %
-                          shown, 'create it, owned by the glance-api user')
+        hint = ('run this check as the user glance-api runs as; if it is '
+                'that user, make the directory writable for it')
+        if os.path.exists(path) and not os.path.isdir(path):
+            return result(FAILURE, 'staging directory %s is not a '
+                                   'directory' % shown,
+                          'point the staging option at a directory')
+        if not os.path.exists(path):
+            # Glance's file store creates its directory when it is
+            # configured (at start, or at the first stage): it must be
+            # able to.
+            parent = _existing_parent(path)
+            if not os.access(parent, os.W_OK | os.X_OK):
+                return result(FAILURE, 'staging directory %s does not exist '
+                                       'and this user (uid %d) cannot '
+                                       'create it in %s' % (
+                                           shown, os.getuid(),
+                                           stuck_imports.show(parent, 200)),
+                              'create it, writable for the glance-api user')
+            return result(SUCCESS, 'staging directory %s does not exist '
+                                   'yet; Glance creates it (%s is '
+                                   'writable)' % (
+                                       shown, stuck_imports.show(parent,
+                                                                 200)))
         if not os.access(path, os.W_OK | os.X_OK):
             return result(FAILURE, 'staging directory %s is not writable '
                                    'by this user (uid %d)' % (
-                                       shown, os.getuid()),
-                          'run this check as the user glance-api runs as; '
-                          'if it is that user, make the directory writable '
-                          'for it')
+                                       shown, os.getuid()), hint)
         return result(SUCCESS, 'staging directory %s is writable' % shown)
 
     _upgrade_checks = (
@@ -624,6 +641,13 @@ def installed_version(distribution):
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return ''
+
+
+def _existing_parent(path):
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path
 
 
 def _day(seconds):

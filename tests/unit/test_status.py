@@ -574,15 +574,24 @@ class TestStagingDir(StatusTestCase):
         self.assertResult(SUCCESS, '%s is writable' % self.dir,
                           self.run_check('check_staging_dir'))
 
-    def test_missing_fails(self):
+    def test_missing_but_creatable(self):
+        self.conf.config(node_staging_uri='file://%s/a/b' % self.dir)
+        self.assertResult(SUCCESS, ['b does not exist yet; Glance creates '
+                                    'it (%s is writable)' % self.dir],
+                          self.run_check('check_staging_dir'))
+
+    def test_missing_and_not_creatable_fails(self):
         self.conf.config(node_staging_uri='file://%s/gone' % self.dir)
-        self.assertResult(FAILURE, ['gone does not exist', 'Hint: create it'],
+        self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.cmd.status.os.access', return_value=False))
+        self.assertResult(FAILURE, ['gone does not exist and this user',
+                                    'Hint: create it'],
                           self.run_check('check_staging_dir'))
 
     def test_not_a_directory_fails(self):
         path = self.write('staging', '')
         self.conf.config(node_staging_uri='file://' + path)
-        self.assertResult(FAILURE, 'does not exist',
+        self.assertResult(FAILURE, 'is not a directory',
                           self.run_check('check_staging_dir'))
 
     def test_not_writable_fails(self):
