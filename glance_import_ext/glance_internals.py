@@ -685,12 +685,11 @@ VERIFIED = {
     'write_session': 'source: session_for_write from 31.1.0, get_session() '
                      'on 28.2.0-30.2.0',
     'CONTEXT_FILTER': _EVERY + ' (glance-api-paste.ini identical)',
-    'UNAUTHENTICATED_CONTEXT_FILTER': 'source of 33.0.0 '
-                                      '(glance-api-paste.ini)',
-    'PASTE_PIPELINES': 'source of 33.0.0 (pipeline_factory, '
-                       'glance-api-paste.ini); the pre-flight also reads '
-                       'older [pipeline:glance-api-<flavor>] sections',
-    'DEFAULT_FLAVOR': 'source of 33.0.0 (pipeline_factory)',
+    'UNAUTHENTICATED_CONTEXT_FILTER': _EVERY + ' (glance-api-paste.ini)',
+    'PASTE_PIPELINES': _EVERY + ' (pipeline_factory, glance-api-paste.ini); '
+                                'the pre-flight also reads older '
+                                '[pipeline:glance-api-<flavor>] sections',
+    'DEFAULT_FLAVOR': _EVERY + ' (pipeline_factory)',
     'AUTHTOKEN_GROUP': 'source: get_ksa_client reads identity_uri on '
                        '28.2.0-32.0.0, not on 33.0.0',
     'CHUNKED_BODY_HEADER': _EVERY + ' (Request.body_file, '

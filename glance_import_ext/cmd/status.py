@@ -392,8 +392,17 @@ class Checks(upgradecheck.UpgradeCommands):
     @_never_raises
     def check_record_key(self):
         """record_key is set, so records are sealed. Never printed."""
-        if self.conf[options.GROUP].record_key:
-            previous = len(self.conf[options.GROUP].previous_record_keys)
+        group = self.conf[options.GROUP]
+        try:
+            key = group.record_key
+            previous = len(group.previous_record_keys)
+        except (cfg.Error, ValueError):
+            # Its reason would quote the secret.
+            return result(FAILURE, '[%s] record_key or previous_record_keys '
+                                   'has an invalid value (not shown: '
+                                   'secret)' % options.GROUP,
+                          'fix it in glance-image-import.conf')
+        if key:
             return result(SUCCESS, '[%s] record_key is set%s' % (
                 options.GROUP, ' (and %d previous key(s))' % previous
                 if previous else ''))

@@ -388,6 +388,17 @@ class TestRecordKey(StatusTestCase):
         self.assertResult(SUCCESS, 'record_key is set (and 1 previous', res)
         self.assertNotIn('s3cr3t', res.details)
 
+    def test_invalid_and_never_shown(self):
+        self.conf.load_raw_values(group=options.GROUP,
+                                  previous_record_keys='"s3cr3t')
+        res = self.run_check('check_record_key')
+        self.assertResult(FAILURE, 'invalid value (not shown: secret)', res)
+        self.assertNotIn('s3cr3t', res.details)
+        res = self.run_check('check_options')
+        self.assertResult(FAILURE, 'previous_record_keys has an invalid '
+                                   'value: (not shown: secret)', res)
+        self.assertNotIn('s3cr3t', res.details)
+
     def test_unset_warns(self):
         self.assertResult(WARNING, ['record_key is not set',
                                     'cannot be sealed', 'Hint: set the '
