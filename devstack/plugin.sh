@@ -13,7 +13,9 @@
 # - stack extra:       glance-api is running: check that its live
 #                      configuration (after local.conf's post-config and
 #                      extra sections) still has our plugins and filter,
-#                      and warn in the stack log if not
+#                      and warn in the stack log if not; then run the
+#                      pre-flight check (glance-import-ext-status upgrade
+#                      check) on it: a failure stops stack.sh
 # - stack test-config: tempest's image import options
 # - unstack, clean:    nothing to do (no service of our own)
 
@@ -293,16 +295,53 @@ function _glance_import_ext_check_live {
     fi
 }
 
+# _glance_import_ext_preflight <api conf> - the pre-flight check
+# (glance-import-ext-status upgrade check) with glance-api's Python, on the
+# configuration glance-api runs with (glance-image-import.conf and the paste
+# file beside <api conf>): die on a failure (exit 2, or a crash), warn on
+# warnings (exit 1). Its table goes to the stack log.
+function _glance_import_ext_preflight {
+    local api_conf=$1 python rc=0
+    python=$(_glance_import_ext_python)
+    if ! $python -c 'import glance_import_ext.cmd.status' 2> /dev/null; then
+        die $LINENO "glance-import-ext: $python cannot import glance_import_ext: it is not installed where glance-api runs"
+    fi
+    $python -m glance_import_ext.cmd.status --config-file "$api_conf" \
+        upgrade check || rc=$?
+    case $rc in
+        0)
+            echo "glance-import-ext: pre-flight check of $api_conf passed"
+            ;;
+        1)
+            _glance_import_ext_warn "pre-flight check of $api_conf: warnings (the table above in the stack log says what to do)"
+            ;;
+        *)
+            die $LINENO "glance-import-ext: pre-flight check of $api_conf failed (exit $rc): every import would fail or run unchecked; the table above in the stack log says what to fix"
+            ;;
+    esac
+}
+
 # check_glance_import_ext() - in the extra phase glance-api (and g-api-r,
 # which copied $GLANCE_CONF_DIR when it started) run with their final
 # configuration: local.conf's post-config and extra sections are merged.
 function check_glance_import_ext {
     local conf=${GLANCE_IMAGE_IMPORT_CONF:-$GLANCE_CONF_DIR/glance-image-import.conf}
     local paste=${GLANCE_API_PASTE_INI:-$GLANCE_CONF_DIR/glance-api-paste.ini}
-    _glance_import_ext_check_live "$conf" "$paste" "$GLANCE_API_CONF"
+    local remote=False
     if is_service_enabled g-api-r && type -t glance_remote_conf > /dev/null; then
+        remote=True
+    fi
+    _glance_import_ext_check_live "$conf" "$paste" "$GLANCE_API_CONF"
+    if [[ "$remote" == "True" ]]; then
         _glance_import_ext_check_live "$(glance_remote_conf "$conf")" \
             "$(glance_remote_conf "$paste")" "$(glance_remote_conf "$GLANCE_API_CONF")"
+    fi
+    if [[ "$GLANCE_IMPORT_EXT_PREFLIGHT" != "True" ]]; then
+        return 0
+    fi
+    _glance_import_ext_preflight "$GLANCE_API_CONF"
+    if [[ "$remote" == "True" ]]; then
+        _glance_import_ext_preflight "$(glance_remote_conf "$GLANCE_API_CONF")"
     fi
 }
 

@@ -407,6 +407,13 @@ def write_session():
 # named in glance-api-paste.ini's ``[composite:api]`` pipelines
 # (``keystone = ... authtoken context rootapp``).
 CONTEXT_FILTER = 'context'
+# The same for the flavors without Keystone
+# (``default = ... unauthenticated-context rootapp``).
+UNAUTHENTICATED_CONTEXT_FILTER = 'unauthenticated-context'
+# Where the pipelines are: one option per ``[paste_deploy] flavor``,
+# ``default`` when it is unset (glance.api.pipeline_factory).
+PASTE_PIPELINES = 'composite:api'
+DEFAULT_FLAVOR = 'default'
 # keystonemiddleware's group. Glance 28.2.0-32.0.0 read its
 # ``identity_uri`` when proxying an import to the staging worker
 # (glance.context.get_ksa_client); 33.0.0 does not.
@@ -590,6 +597,20 @@ def register_staging_store_options(conf=None):
             conf, reserved_stores=dict(RESERVED_STORES))
 
 
+def register_preflight_options(conf=None):
+    """Register what the pre-flight command reads beyond the admin command.
+
+    ``[image_import_opts]`` (glance.async_.flows.api_image_import) and the
+    property protection options (glance.common.property_utils).
+    """
+    conf = cfg.CONF if conf is None else conf
+    conf.import_opt('image_import_plugins',
+                    'glance.async_.flows.api_image_import',
+                    group=IMPORT_PLUGINS_GROUP)
+    conf.import_opt('property_protection_file',
+                    'glance.common.property_utils')
+
+
 # -- 8. Import filtering -----------------------------------------------------
 # What get_validated_address's ValueError says (its text starts with one of
 # these, glance/common/utils.py) -> what it means.
@@ -677,6 +698,11 @@ VERIFIED = {
     'write_session': 'source: session_for_write from 31.1.0, get_session() '
                      'on 28.2.0-30.2.0',
     'CONTEXT_FILTER': _EVERY + ' (glance-api-paste.ini identical)',
+    'UNAUTHENTICATED_CONTEXT_FILTER': _EVERY + ' (glance-api-paste.ini)',
+    'PASTE_PIPELINES': _EVERY + ' (pipeline_factory, glance-api-paste.ini); '
+                                'the pre-flight also reads older '
+                                '[pipeline:glance-api-<flavor>] sections',
+    'DEFAULT_FLAVOR': _EVERY + ' (pipeline_factory)',
     'AUTHTOKEN_GROUP': 'source: get_ksa_client reads identity_uri on '
                        '28.2.0-32.0.0, not on 33.0.0',
     'CHUNKED_BODY_HEADER': _EVERY + ' (Request.body_file, '
@@ -704,6 +730,7 @@ VERIFIED = {
     'staging_dir': _EVERY,
     'register_glance_options': _EVERY + ' (where each option lives)',
     'register_staging_store_options': _EVERY,
+    'register_preflight_options': _EVERY + ' (where each option lives)',
     'import_filter': 'source: get_validated_address on 33.0.0, '
                      'validate_import_uri on 28.2.0-32.0.0',
     'REFUSALS': 'source of 33.0.0 (get_validated_address only)',

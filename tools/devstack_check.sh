@@ -212,6 +212,8 @@ expect "tempest import_image" "$(iniget_py $W/opt/tempest/etc/tempest.conf image
 expect "tempest os_glance_reserved" "$(iniget_py $W/opt/tempest/etc/tempest.conf image-feature-enabled os_glance_reserved)" "True"
 expect_no_grep "no warning at extra" 'WARNING.*(not enabled|no stage_host_check|not first)' $W/out
 expect_grep "warns: glance-download not enabled" 'WARNING.*lack glance-download' $W/out
+expect_grep "pre-flight ran at extra: warnings only (no record_key)" 'WARNING glance-import-ext: pre-flight check of .*/glance-api.conf: warnings' $W/out
+expect_grep "pre-flight table in the log" 'record_key is not set' $W/out
 show $W/$CONF/glance-image-import.conf image_import_opts glance_import_ext
 show $W/$CONF/glance-api.conf paste_deploy
 show $W/$CONF/glance-api-paste.ini composite:api filter:stage_host_check
@@ -298,7 +300,11 @@ enable_plugin glance-import-ext file://$REPO
 [[post-config|\$GLANCE_IMAGE_IMPORT_CONF]]
 [image_import_opts]
 image_import_plugins = ['image_conversion', 'checksum_verify']"
-expect_grep "stack.sh ran to the end" 'DRIVER DONE' $W/out
+# checksum_verify after image_conversion: every import would fail, so the
+# pre-flight stops stack.sh
+expect_no_grep "stack.sh stopped at extra" 'DRIVER DONE' $W/out
+expect_grep "the pre-flight names the rule" 'checksum_verify is listed after image_conversion' $W/out
+expect_grep "the pre-flight failure stops it" 'ERROR.*pre-flight check of .*/glance-api.conf failed \(exit 2\)' $W/trace
 expect_grep "warns at extra, naming what is missing" 'WARNING.*image_import_plugins = \[image_conversion,checksum_verify\]: staging_owner,metadata_copy,glance_download_verify of GLANCE_IMPORT_EXT_PLUGINS' $W/out
 expect_grep "the console summary too" 'WARNING glance-import-ext: .*not enabled' $W/out
 show $W/$CONF/glance-image-import.conf image_import_opts
@@ -309,6 +315,17 @@ enable_plugin glance-import-ext file://$REPO
 [image_import_opts]
 image_import_plugins = [metadata_copy,staging_owner,glance_download_verify,checksum_verify]"
 expect_grep "warns: staging_owner not first" 'WARNING.*staging_owner is not first' $W/out
+expect_grep "the pre-flight fails it" 'staging_owner must be listed first' $W/out
+expect_no_grep "and stops stack.sh" 'DRIVER DONE' $W/out
+
+run no-preflight "[[local|localrc]]
+enable_plugin glance-import-ext file://$REPO
+GLANCE_IMPORT_EXT_PREFLIGHT=False
+[[post-config|\$GLANCE_IMAGE_IMPORT_CONF]]
+[image_import_opts]
+image_import_plugins = [metadata_copy,staging_owner]"
+expect_grep "GLANCE_IMPORT_EXT_PREFLIGHT=False: no pre-flight" 'DRIVER DONE' $W/out
+expect_no_grep "nothing of it in the log" 'pre-flight' $W/out
 
 # 6. local.conf post-config switches the paste flavor away from ours
 run flavor "[[local|localrc]]
@@ -347,6 +364,7 @@ expect "g-api-r copied the pipeline" "$(iniget_py $W/etc/glance-remote/glance-ap
 expect "g-api-r stages on its own dir" "$(iniget_py $W/etc/glance-remote/glance-api.conf os_glance_staging_store filesystem_store_datadir)" "$W/data/glance-remote/os_glance_staging_store"
 expect "g-api stages elsewhere" "$(iniget_py $W/$CONF/glance-api.conf os_glance_staging_store filesystem_store_datadir)" "$W/data/glance/os_glance_staging_store/"
 expect_grep "extra checked g-api-r's copy" 'glance-import-ext: .*glance-remote/glance-image-import.conf: image_import_plugins' $W/out
+expect_grep "the pre-flight checked g-api-r's copy" 'pre-flight check of .*glance-remote/glance-api.conf' $W/out
 expect "tempest alternate endpoint" "$(iniget_py $W/opt/tempest/etc/tempest.conf image alternate_image_endpoint)" "image_remote"
 expect_no_grep "no glance-download warning" 'lack glance-download' $W/out
 show $W/$CONF/glance-api.conf DEFAULT os_glance_staging_store

@@ -1306,7 +1306,7 @@ def config_files(args, environ=os.environ):
 
 def load_config(args, conf=cfg.CONF):
     files = config_files(args)
-    _register_glance_options(conf)
+    register_glance_options(conf)
     try:
         conf(args=[], project='glance', prog='glance-api',
              default_config_files=files,
@@ -1325,7 +1325,8 @@ def load_config(args, conf=cfg.CONF):
     return files
 
 
-def _register_glance_options(conf):
+def register_glance_options(conf):
+    """Glance's options, its database's and logging's (also the status)."""
     glance_internals.register_glance_options(conf)
     from oslo_db import options as db_options
     db_options.set_defaults(conf)

@@ -29,6 +29,7 @@ packet"), so those are de-armored here (base64 and CRC-24 only).
 
 import base64
 import binascii
+import hashlib
 import os
 import re
 import shutil
@@ -94,10 +95,9 @@ def _not_keyring(path, why):
         % (_short(path), why))
 
 
-def _check_packets(path, data):
-    """Check the packet framing of a binary keyring (RFC 4880 4.2)."""
+def _packets(path, data):
+    """(tag, body) of each packet of binary OpenPGP data (RFC 4880 4.2)."""
     pos = 0
-    first = True
     while pos < len(data):
         ctb = data[pos]
         if not ctb & 0x80:
@@ -129,6 +129,14 @@ def _check_packets(path, data):
             length = int.from_bytes(data[pos + 1:pos + head], 'big')
         if pos + head + length > len(data):
             raise _not_keyring(path, 'truncated')
+        yield tag, data[pos + head:pos + head + length]
+        pos += head + length
+
+
+def _check_packets(path, data):
+    """Check the packet framing of a binary keyring (RFC 4880 4.2)."""
+    first = True
+    for tag, _body in _packets(path, data):
         if first:
             if tag == 5:
                 raise SignatureError(
@@ -138,7 +146,6 @@ def _check_packets(path, data):
             if tag != 6:
                 raise _not_keyring(path, 'it does not start with a key')
             first = False
-        pos += head + length
 
 
 def _crc24(data):
@@ -254,6 +261,149 @@ def check_keyring(path):
     ASCII-armored public keys; refuses secret keys. For option checks.
     """
     _load_keyring(path)
+
+
+# Key expiry (for the pre-flight check) ----------------------------------
+# Read from the packets without checking a signature: gpgv checks them
+# when it verifies a manifest; this only tells an operator in advance.
+
+_TAG_SIGNATURE = 2
+_TAG_PUBLIC_KEY = 6
+_TAG_PUBLIC_SUBKEY = 14
+_USER_ID_SELF_SIGNATURES = frozenset((0x10, 0x11, 0x12, 0x13))
+_DIRECT_KEY_SIGNATURE = 0x1f
+_KEY_REVOCATION = 0x20
+_SUB_CREATED, _SUB_KEY_EXPIRES = 2, 9
+_SUB_ISSUER, _SUB_ISSUER_FPR = 16, 33
+
+
+class KeyValidity:
+    """A primary key of a keyring: when it expires, whether it is revoked.
+
+    :param fingerprint: the key's fingerprint (upper-case hex), or None for
+        a key version this module does not read (v3).
+    :param created: when the key was made, seconds since the epoch.
+    :param expires: when it expires, seconds since the epoch; None: never,
+        or not read.
+    :param revoked: the keyring holds the key's own revocation.
+    """
+
+    def __init__(self, fingerprint, created, expires=None, revoked=False):
+        self.fingerprint = fingerprint
+        self.created = created
+        self.expires = expires
+        self.revoked = revoked
+
+
+def _subpackets(data):
+    """(type, body) of signature subpackets (RFC 4880 5.2.3.1)."""
+    pos = 0
+    while pos < len(data):
+        first = data[pos]
+        if first < 192:
+            head, length = 1, first
+        elif first < 255:
+            head = 2
+            length = ((first - 192) << 8) + data[pos + 1] + 192
+        else:
+            head = 5
+            length = int.from_bytes(data[pos + 1:pos + 5], 'big')
+        body = data[pos + head:pos + head + length]
+        if not body or len(body) != length:
+            raise ValueError('bad subpacket')
+        yield body[0] & 0x7f, body[1:]
+        pos += head + length
+
+
+def _signature(body):
+    """(type, created, key expiry, issuers) of a v4-v6 signature, or None.
+
+    Only the hashed area says when and for how long (the unhashed one is
+    anyone's to edit); the issuer may be in either.
+    """
+    if len(body) < 6 or body[0] not in (4, 5, 6):
+        return None
+    count = 4 if body[0] == 6 else 2
+    try:
+        pos = 4
+        hashed_len = int.from_bytes(body[pos:pos + count], 'big')
+        hashed = body[pos + count:pos + count + hashed_len]
+        pos += count + hashed_len
+        unhashed_len = int.from_bytes(body[pos:pos + count], 'big')
+        unhashed = body[pos + count:pos + count + unhashed_len]
+        created, expiry, issuers = None, None, set()
+        for kind, value in _subpackets(hashed):
+            if kind == _SUB_CREATED and len(value) == 4:
+                created = int.from_bytes(value, 'big')
+            elif kind == _SUB_KEY_EXPIRES and len(value) == 4:
+                expiry = int.from_bytes(value, 'big')
+            elif kind in (_SUB_ISSUER, _SUB_ISSUER_FPR):
+                issuers.add(value.hex().upper())
+        for kind, value in _subpackets(unhashed):
+            if kind in (_SUB_ISSUER, _SUB_ISSUER_FPR):
+                issuers.add(value.hex().upper())
+    except (IndexError, ValueError):
+        return None
+    return body[1], created or 0, expiry, issuers
+
+
+def _primary_key(body):
+    """(fingerprint, issuer forms) of a primary key packet; (None, ())."""
+    version = body[0] if body else 0
+    if version == 4:
+        fpr = hashlib.sha1(b'\x99' + len(body).to_bytes(2, 'big') + body,
+                           usedforsecurity=False).hexdigest().upper()
+        # Issuer: key id (low 64 bits) or version 4 + fingerprint.
+        return fpr, (fpr[-16:], '04' + fpr)
+    if version in (5, 6):
+        prefix = b'\x9a' if version == 5 else b'\x9b'
+        fpr = hashlib.sha256(prefix + len(body).to_bytes(4, 'big') +
+                             body).hexdigest().upper()
+        return fpr, (fpr[:16], '%02X' % version + fpr)
+    return None, ()
+
+
+def key_validity(path):
+    """The primary keys of keyring ``path``: [KeyValidity], or None.
+
+    A key's expiry is the one its newest user-id self-signature states
+    (else its newest direct-key signature's), as GnuPG reads it;
+    signatures are not checked here. None for a GnuPG keybox (not read
+    here). SignatureError as check_keyring.
+    """
+    data = _load_keyring(path)
+    if data[8:12] == b'KBXf':
+        return None
+    keys = []
+    key = None
+    issuers = ()
+    for tag, body in _packets(path, data):
+        if tag == _TAG_PUBLIC_KEY:
+            fpr, issuers = _primary_key(body)
+            key = KeyValidity(fpr, int.from_bytes(body[1:5], 'big'))
+            keys.append(key)
+            # (kind, created) -> key expiry, of the newest of each kind
+            newest = {}
+        elif tag == _TAG_PUBLIC_SUBKEY:
+            issuers = ()  # signatures from here on are about a subkey
+        elif tag == _TAG_SIGNATURE and key is not None and issuers:
+            sig = _signature(body)
+            if sig is None or not sig[3] & set(issuers):
+                continue
+            kind, created, expiry, _ = sig
+            if kind == _KEY_REVOCATION:
+                key.revoked = True
+                continue
+            if kind in _USER_ID_SELF_SIGNATURES:
+                kind = 'uid'
+            elif kind != _DIRECT_KEY_SIGNATURE or expiry is None:
+                continue
+            if created >= newest.get(kind, (-1, None))[0]:
+                newest[kind] = (created, expiry)
+            expiry = (newest.get('uid') or newest.get(
+                _DIRECT_KEY_SIGNATURE) or (0, None))[1]
+            key.expires = key.created + expiry if expiry else None
+    return keys
 
 
 # Running gpgv -----------------------------------------------------------

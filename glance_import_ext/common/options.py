@@ -115,10 +115,12 @@ def check_options(group, opts, conf=CONF):
         try:
             getattr(conf[group], opt.dest)
         except (ValueError, cfg.Error) as exc:
+            # The reason of a secret (record_key...) may quote its value.
+            reason = '(not shown: secret)' if opt.secret else _reason(exc)
             raise errors.ConfigError(
                 'option [%s] %s has an invalid value: %s; fix it in '
                 'glance-image-import.conf and restart glance-api' % (
-                    group, opt.name, _reason(exc)))
+                    group, opt.name, reason))
 
 
 def _reason(exc):

@@ -60,6 +60,16 @@ class TestCheckOptions(testtools.TestCase):
                       str(exc))
         self.assertNotIn('is not valid', str(exc))
 
+    def test_secret_value_is_never_quoted(self):
+        secret = [options.ListOpt('old_keys', secret=True)]
+        conf = self.load('old_keys = "s3cret')
+        conf.register_opts(secret, group='fake_plugin')
+        exc = self.assertRaises(errors.ConfigError, options.check_options,
+                                'fake_plugin', secret, conf)
+        self.assertIn('option [fake_plugin] old_keys has an invalid value: '
+                      '(not shown: secret)', str(exc))
+        self.assertNotIn('s3cret', str(exc))
+
     def test_invalid_choice_is_named(self):
         conf = self.load('mode = medium')
         exc = self.assertRaises(errors.ConfigError, options.check_options,
