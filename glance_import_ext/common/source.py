@@ -46,7 +46,17 @@ CORE_FIELDS = frozenset((
 
 
 class SourceError(Exception):
-    """The source image cannot be used; the message says why and what to do."""
+    """The source image cannot be used; the message says why and what to do.
+
+    :param problem: what is wrong.
+    :param remedy: what to do, where it is to try again: a check in warn
+        mode leaves it out, since its import goes on.
+    """
+
+    def __init__(self, problem, remedy=None):
+        super().__init__('; '.join(filter(None, [problem, remedy])))
+        self.problem = problem
+        self.remedy = remedy
 
 
 class SourceImage:
@@ -75,8 +85,8 @@ class SourceImage:
 
     def require_active(self):
         if self.status != 'active':
-            raise SourceError('source %s is %s, not active; import again '
-                              'once it is active' % (self, self.status))
+            raise SourceError('source %s is %s, not active' % (
+                self, self.status), 'import again once it is active')
 
     @classmethod
     def from_api(cls, body, region=None):
@@ -167,9 +177,10 @@ def read_remote_image(context, region, image_id, interface='public'):
                          conf.source_read_timeout))
         except ks_exceptions.ConnectionError as exc:
             raise SourceError('cannot reach region %s to read source %s '
-                              'after %d retries (%s); try again when it '
-                              'answers' % (region, where, conf.source_retries,
-                                           type(exc).__name__))
+                              'after %d retries (%s)' % (
+                                  region, where, conf.source_retries,
+                                  type(exc).__name__),
+                              'try again when it answers')
         if (resp.status_code not in RETRIABLE_STATUS or
                 attempt == conf.source_retries):
             break
@@ -180,9 +191,8 @@ def read_remote_image(context, region, image_id, interface='public'):
     if resp.status_code == 401:
         raise SourceError('region %s did not accept your token' % region)
     if resp.status_code >= 400:
-        raise SourceError('region %s answered HTTP %d for source image %s; '
-                          'try again later' % (region, resp.status_code,
-                                               image_id))
+        raise SourceError('region %s answered HTTP %d for source image %s' % (
+            region, resp.status_code, image_id), 'try again later')
     try:
         return SourceImage.from_api(resp.json(), region)
     except (ValueError, KeyError, AttributeError):

@@ -72,7 +72,10 @@ class VerifyDownload(checks.VerifyingTask):
                 method.get('glance_service_interface') or 'public')
             src.require_active()
             expected = expected_digests(src)
-        except (source.SourceError, ValueError) as exc:
+        except source.SourceError as exc:
+            raise self.failure('cannot verify the download: %s' %
+                               exc.problem, exc.remedy)
+        except ValueError as exc:
             raise self.failure('cannot verify the download: %s' % exc)
         if not expected:
             raise self.failure('source %s has no checksum or os_hash_value '

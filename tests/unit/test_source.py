@@ -431,6 +431,10 @@ class TestSourceImage(testtools.TestCase):
             self.assertEqual(
                 'source image %s is %s, not active; import again once it '
                 'is active' % (SOURCE_ID, status), str(exc))
+            # The remedy apart: a check in warn mode goes on without it.
+            self.assertEqual(('source image %s is %s, not active' % (
+                SOURCE_ID, status), 'import again once it is active'),
+                (exc.problem, exc.remedy))
 
     def test_non_active_names_the_region(self):
         exc = self.assertRaises(
