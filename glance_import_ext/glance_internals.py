@@ -44,14 +44,16 @@ Sections:
 """
 
 import contextlib
+import functools
 import threading
 
 from oslo_config import cfg
 
 RELEASES = ('28.2.0', '29.2.1', '30.2.0', '31.1.0', '32.0.0', '33.0.0')
 _EVERY = 'source of 28.2.0, 29.2.1, 30.2.0, 31.1.0, 32.0.0, 33.0.0'
-_ANCHORS = ('source: sqlalchemy api get_engine() on 28.2.0-33.0.0; the '
-            'library\'s own table, SQLAlchemy Core')
+_ANCHORS = ('source: sqlalchemy api get_engine() on 28.2.0-33.0.0 (an '
+            'oslo.db engine: deadlocks raise DBDeadlock); the library\'s '
+            'own table, SQLAlchemy Core')
 
 
 # -- 1. Reserved image properties and stores ---------------------------------
@@ -310,6 +312,23 @@ def _anchor_table():
     return engine, table
 
 
+def _retried_on_deadlock(function):
+    """Run ``function`` again (a few times) when its transaction deadlocks.
+
+    oslo.db's retry: Glance's engine turns a deadlock (MariaDB Galera
+    aborts a conflicting commit, PostgreSQL picks a victim) into
+    DBDeadlock. Each anchor write is one transaction whose condition is
+    checked again on each run.
+    """
+    @functools.wraps(function)
+    def retried(*args, **kwargs):
+        from oslo_db import api as oslo_db_api
+        return oslo_db_api.wrap_db_retry(
+            max_retries=5, retry_interval=0.1, max_retry_interval=1,
+            retry_on_deadlock=True)(function)(*args, **kwargs)
+    return retried
+
+
 def anchor_get(image_id):
     """{'sealed', 'writing', 'caller'} of ``image_id``, or None."""
     import sqlalchemy as sa
@@ -332,6 +351,7 @@ def anchored_image_ids():
         return [r[0] for r in conn.execute(sa.select(table.c.image_id))]
 
 
+@_retried_on_deadlock
 def anchor_begin(image_id, value, caller=None):
     """Accept ``value`` beside the anchored one (a write under way).
 
@@ -361,6 +381,7 @@ def anchor_begin(image_id, value, caller=None):
     raise RuntimeError('could not anchor the records of image %s' % image_id)
 
 
+@_retried_on_deadlock
 def anchor_confirm(image_id, value):
     """``value`` is now the records' state; the write is done."""
     from oslo_utils import timeutils
@@ -374,6 +395,7 @@ def anchor_confirm(image_id, value):
                                 else_=table.c.writing)))
 
 
+@_retried_on_deadlock
 def anchor_abort(image_id, value):
     """The write of ``value`` failed: the anchored state stands."""
     engine, table = _anchor_table()

@@ -262,3 +262,49 @@ class TestOptions(testtools.TestCase):
         self.fixture.config(enabled_backends={'a': 'file'})
         gi.register_staging_store_options(self.conf)
         self.assertIn('filesystem_store_datadir', self.conf[gi.STAGING_STORE])
+
+
+class TestAnchorTable(testtools.TestCase):
+    """The records' anchors on a real SQL engine (SQLite, through oslo.db)."""
+
+    def setUp(self):
+        super().setUp()
+        from oslo_db.sqlalchemy import engines
+        self.engine = engines.create_engine('sqlite://')
+        self.useFixture(fixtures.MockPatchObject(
+            sa_api, 'get_engine', return_value=self.engine))
+
+    def test_write_confirm_and_abort(self):
+        self.assertIsNone(gi.anchor_get('img'))
+        gi.anchor_begin('img', 'v1:a', {'user_id': 'u', 'roles': ['r']})
+        self.assertEqual({'sealed': None, 'writing': 'v1:a',
+                          'caller': {'user_id': 'u', 'roles': ['r']}},
+                         gi.anchor_get('img'))
+        gi.anchor_confirm('img', 'v1:a')
+        gi.anchor_begin('img', 'v1:b')
+        gi.anchor_abort('img', 'v1:b')
+        # The caller stays as recorded when a write names none.
+        self.assertEqual({'sealed': 'v1:a', 'writing': None,
+                          'caller': {'user_id': 'u', 'roles': ['r']}},
+                         gi.anchor_get('img'))
+        gi.anchor_begin('img', 'v1:c')
+        gi.anchor_confirm('img', 'v1:c')
+        self.assertEqual(('v1:c', None), (gi.anchor_get('img')['sealed'],
+                                          gi.anchor_get('img')['writing']))
+        self.assertEqual(['img'], gi.anchored_image_ids())
+
+    def test_a_deadlock_is_retried(self):
+        from oslo_db import exception as db_exception
+        real = self.engine.begin
+        calls = []
+
+        def begin():
+            calls.append(1)
+            if len(calls) == 1:   # the write's first transaction
+                raise db_exception.DBDeadlock()
+            return real()
+        gi.anchor_get('img')     # creates the table
+        with mock.patch.object(self.engine, 'begin', side_effect=begin):
+            gi.anchor_begin('img', 'v1:a')
+        self.assertEqual(2, len(calls))
+        self.assertEqual('v1:a', gi.anchor_get('img')['writing'])
