@@ -37,6 +37,16 @@ from tests.functional.harness import glance
 SUFFIX = '.import_ext_digests'
 
 
+def record_of(worker, image_id):
+    """The stage record ``worker`` keeps for ``image_id``, or None."""
+    path = os.path.join(worker.staging_dir, image_id + SUFFIX)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
 class TestStageDigests(base.CloudTestCase):
 
     @classmethod
@@ -56,14 +66,6 @@ class TestStageDigests(base.CloudTestCase):
         self.via_a = self.cloud.client('a')
 
     # -- helpers -------------------------------------------------------
-    def record_of(self, worker, image_id):
-        path = os.path.join(worker.staging_dir, image_id + SUFFIX)
-        try:
-            with open(path) as f:
-                return json.load(f)
-        except FileNotFoundError:
-            return None
-
     def log_of(self, worker):
         with open(worker.log_file, errors='replace') as f:
             return f.read()
@@ -112,7 +114,7 @@ class TestStageDigests(base.CloudTestCase):
                 self.stage_chunked(self.via_a, image['id'], data)
             else:
                 self.via_a.stage(image['id'], data)
-            record = self.record_of(self.a, image['id'])
+            record = record_of(self.a, image['id'])
             self.assertIsNotNone(record, stage)
             self.assertEqual({
                 'sha256': hashlib.sha256(data).hexdigest(),
@@ -122,14 +124,14 @@ class TestStageDigests(base.CloudTestCase):
             self.assertEqual(len(data), record['file']['size'])
             self.import_ok(self.via_a, image['id'], data)
             self.assertUsedRecord(self.a, image['id'])
-            self.assertIsNone(self.record_of(self.a, image['id']))
+            self.assertIsNone(record_of(self.a, image['id']))
 
     def test_wrong_declared_digest_fails_with_both_values(self):
         data = base.random_bytes(256 * 1024)
         wrong = hashlib.sha256(b'something else').hexdigest()
         image = self.via_a.create(expected_digest_sha256=wrong)
         self.via_a.stage(image['id'], data)
-        self.assertIsNotNone(self.record_of(self.a, image['id']))
+        self.assertIsNotNone(record_of(self.a, image['id']))
         self.via_a.import_(image['id'])
         image, task = self.via_a.wait_for_import(image['id'])
         self.assertEqual('failure', task['status'])
@@ -151,7 +153,7 @@ class TestStageDigests(base.CloudTestCase):
         sock.sendall(data[:len(data) // 2])
         sock.close()
         time.sleep(3)
-        self.assertIsNone(self.record_of(self.a, image['id']))
+        self.assertIsNone(record_of(self.a, image['id']))
         # Staged again, whole: recorded and used.
         image = self.via_a.get(image['id'])
         if image['status'] != 'queued':
@@ -192,7 +194,7 @@ class TestStageDigests(base.CloudTestCase):
         packed = gzip.compress(data)
         image = via_z.create(**self.declared(data))
         via_z.stage(image['id'], packed)
-        self.assertIsNotNone(self.record_of(z, image['id']))
+        self.assertIsNotNone(record_of(z, image['id']))
         image = self.import_ok(via_z, image['id'], data)
         self.assertUsedRecord(z, image['id'], used=False)
 
@@ -209,9 +211,9 @@ class TestStageDigests(base.CloudTestCase):
         data = base.random_bytes(64 * 1024)
         image = self.via_a.create(**self.declared(data))
         self.via_a.stage(image['id'], data)
-        self.assertIsNotNone(self.record_of(self.a, image['id']))
+        self.assertIsNotNone(record_of(self.a, image['id']))
         self.via_a.delete(image['id'])
-        self.assertIsNone(self.record_of(self.a, image['id']))
+        self.assertIsNone(record_of(self.a, image['id']))
 
     def test_restage_and_retry_after_a_failed_import(self):
         # A failed import leaves the image uploading with its staged data
@@ -225,14 +227,14 @@ class TestStageDigests(base.CloudTestCase):
         self.assertEqual('failure', task['status'])
         self.assertEqual('uploading', image['status'])
         self.assertUsedRecord(self.a, image['id'])
-        self.assertIsNone(self.record_of(self.a, image['id']))
+        self.assertIsNone(record_of(self.a, image['id']))
         # Glance refuses a new stage of an uploading image: no record.
         resp = self.via_a.request('PUT', '/v2/images/%s/stage' % image['id'],
                                   data=data, expect=(409,), headers={
                                       'Content-Type':
                                           'application/octet-stream'})
         self.assertEqual(409, resp.status_code)
-        self.assertIsNone(self.record_of(self.a, image['id']))
+        self.assertIsNone(record_of(self.a, image['id']))
         # The retry, with the declaration fixed, reads the data.
         self.via_a.update(image['id'], expected_digest_sha256=hashlib.sha256(
             first).hexdigest())
@@ -407,7 +409,7 @@ class TestStageFramingAsGlance(base.CloudTestCase):
         self.addDetail('framings', content.text_content(table))
         self.assertEqual([], differ, table)
         for name, (image_id, through) in through_filter.items():
-            record = self.record_of(hashing, image_id)
+            record = record_of(hashing, image_id)
             self.assertEqual(name in RECORDED, record is not None, name)
             if record is not None:
                 # A record only for data Glance accepted, and of that data.
@@ -416,14 +418,6 @@ class TestStageFramingAsGlance(base.CloudTestCase):
                           'rb') as f:
                     self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
                                      record['digests']['sha256'], name)
-
-    def record_of(self, worker, image_id):
-        path = os.path.join(worker.staging_dir, image_id + SUFFIX)
-        try:
-            with open(path) as f:
-                return json.load(f)
-        except FileNotFoundError:
-            return None
 
     def test_stage_left_to_glance_is_verified_by_reading(self):
         # Glance accepts a chunked body with a Content-Length equal to the
@@ -436,7 +430,7 @@ class TestStageFramingAsGlance(base.CloudTestCase):
             ('Transfer-Encoding', 'chunked'),
             ('Content-Length', str(len(DATA)))], chunked(DATA), True)
         self.assertEqual(204, status)
-        self.assertIsNone(self.record_of(hashing, image['id']))
+        self.assertIsNone(record_of(hashing, image['id']))
         via_hashing.import_(image['id'])
         image, task = via_hashing.wait_for_import(image['id'])
         self.assertEqual('success', task['status'], task)

@@ -27,23 +27,12 @@ import testtools
 
 from tests.functional.harness import glance
 from tests import pgp
+from tests import protections
 
 STATUS = 'glance-import-ext-status'
 GOOD_LIST = ['staging_owner', 'metadata_copy', 'checksum_verify',
              'manifest_verify', 'image_decompression', 'image_versions']
-PROTECTIONS = """\
-[^import_ext_(?!dry_run$).*]
-create = admin
-read = admin,member,reader
-update = admin
-delete = admin
-
-[.*]
-create = @
-read = @
-update = @
-delete = @
-"""
+PROTECTIONS = protections.RECORDS_PROTECTED
 # Never in the output, whatever the check says.
 RECORD_KEY = 'k3y-never-printed'
 DB_URL = 'mysql+pymysql://glance:db-pw-never-printed@127.0.0.1:9/glance'

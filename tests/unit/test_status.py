@@ -28,6 +28,7 @@ from glance_import_ext.common import openpgp
 from glance_import_ext.common import options
 from glance_import_ext import glance_internals
 from tests import pgp
+from tests import protections
 
 SUCCESS = status.SUCCESS
 WARNING = status.WARNING
@@ -35,19 +36,7 @@ FAILURE = status.FAILURE
 GOOD_LIST = ['staging_owner', 'metadata_copy', 'checksum_verify',
              'image_versions']
 
-PROTECTION_RULES = """\
-[^import_ext_(?!dry_run$).*]
-create = admin
-read = admin,member,reader
-update = admin
-delete = admin
-
-[.*]
-create = @
-read = @
-update = @
-delete = @
-"""
+PROTECTION_RULES = protections.RECORDS_PROTECTED
 
 CATCH_ALL_ONLY = """\
 [.*]
