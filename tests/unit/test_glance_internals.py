@@ -12,6 +12,7 @@
 
 """The seam to Glance: against the installed Glance, and the one door."""
 
+import ast
 import inspect
 import os
 import re
@@ -35,23 +36,79 @@ import glance_import_ext
 from glance_import_ext import glance_internals as gi
 
 PACKAGE = os.path.dirname(glance_import_ext.__file__)
-SEAM = os.path.join(PACKAGE, 'glance_internals.py')
+SEAM = os.path.join(PACKAGE, 'glance_internals')
 GLANCE_IMPORT = re.compile(r'^\s*(import glance\b|from glance\b(?!_))', re.M)
+# What only the seam may import: Glance, its database's libraries.
+SEAM_ONLY = ('glance', 'sqlalchemy', 'oslo_db')
+SUBMODULES = (gi.actions, gi.config, gi.db, gi.glance_exceptions, gi.http,
+              gi.policy, gi.reserved)
+
+
+def library_files():
+    """The library's Python files outside the seam, relative paths."""
+    for where, _, names in os.walk(PACKAGE):
+        if os.path.commonpath([where, SEAM]) == SEAM:
+            continue
+        for name in names:
+            if name.endswith('.py'):
+                yield os.path.relpath(os.path.join(where, name), PACKAGE)
+
+
+def seam_only_uses(source):
+    """(line, what) of each import of SEAM_ONLY and call of db_api()."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            modules = [node.module]
+        else:
+            modules = []
+        found.extend((node.lineno, 'import ' + m) for m in modules
+                     if m.split('.')[0] in SEAM_ONLY)
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = getattr(func, 'attr', None) or getattr(func, 'id', None)
+            if name == 'db_api':
+                found.append((node.lineno, 'db_api()'))
+    return found
 
 
 class TestOneDoor(testtools.TestCase):
 
     def test_nothing_else_imports_glance(self):
         offenders = []
-        for where, _, names in os.walk(PACKAGE):
-            for name in names:
-                path = os.path.join(where, name)
-                if not name.endswith('.py') or path == SEAM:
-                    continue
-                with open(path) as f:
-                    if GLANCE_IMPORT.search(f.read()):
-                        offenders.append(os.path.relpath(path, PACKAGE))
+        for path in library_files():
+            with open(os.path.join(PACKAGE, path)) as f:
+                if GLANCE_IMPORT.search(f.read()):
+                    offenders.append(path)
         self.assertEqual([], offenders)
+
+    def test_only_the_seam_knows_the_database(self):
+        # No module outside the seam imports Glance, SQLAlchemy or oslo.db
+        # (at any depth: inside functions too), nor calls Glance's DB API.
+        offenders = []
+        for path in library_files():
+            with open(os.path.join(PACKAGE, path)) as f:
+                offenders.extend('%s:%d %s' % ((path,) + use)
+                                 for use in seam_only_uses(f.read()))
+        self.assertEqual([], offenders)
+
+    def test_the_database_check_finds_each_kind(self):
+        source = ('import sqlalchemy.exc as e\n'
+                  'def f():\n'
+                  '    from oslo_db import options\n'
+                  '    import glance.db\n'
+                  '    from glance_import_ext import glance_internals\n'
+                  '    return glance_internals.db_api(), db_api()\n')
+        self.assertEqual([(1, 'import sqlalchemy.exc'),
+                          (3, 'import oslo_db'), (4, 'import glance.db'),
+                          (6, 'db_api()'), (6, 'db_api()')],
+                         sorted(seam_only_uses(source)))
+        self.assertIn(os.path.join('cmd', 'stuck_imports.py'),
+                      list(library_files()))
+        self.assertNotIn(os.path.join('glance_internals', 'db.py'),
+                         list(library_files()))
 
     def test_imports_without_glance(self):
         code = ('import sys; sys.modules["glance"] = None; '
@@ -72,6 +129,22 @@ class TestOneDoor(testtools.TestCase):
         self.assertEqual(sorted(public), sorted(gi.VERIFIED))
         for name, where in gi.VERIFIED.items():
             self.assertTrue(any(r in where for r in gi.RELEASES), name)
+
+    def test_each_submodule_says_where_its_names_were_verified(self):
+        # Every public name of a submodule is in its own VERIFIED, and the
+        # package offers it as the same object.
+        seen = []
+        for module in SUBMODULES:
+            public = {name for name, value in vars(module).items()
+                      if not name.startswith('_') and
+                      not inspect.ismodule(value) and name != 'VERIFIED'}
+            self.assertEqual(sorted(public), sorted(module.VERIFIED),
+                             module.__name__)
+            for name in public:
+                self.assertIs(getattr(module, name), getattr(gi, name), name)
+            seen.extend(public)
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertEqual(sorted(seen), sorted(gi.VERIFIED))
 
 
 class TestAgainstInstalledGlance(testtools.TestCase):
