@@ -623,18 +623,23 @@ class GlanceDb:
 
     # reads
     def images(self, status):
+        """Every image whose status is ``status`` (get_image's shape)."""
         return glance_internals.images_with_status(self.context, status)
 
     def image(self, image_id):
+        """``image_id`` (get_image's shape), or None."""
         return glance_internals.image_or_none(self.context, image_id)
 
     def locked_image_ids(self, statuses):
+        """Ids of the images in one of ``statuses`` an import locks."""
         return glance_internals.locked_image_ids(statuses)
 
     def task(self, task_id):
+        """Task ``task_id`` (a dict), or None."""
         return glance_internals.task_or_none(self.context, task_id)
 
     def latest_import_task(self, image_id):
+        """The image's newest import task, or None."""
         return glance_internals.latest_import_task(self.context, image_id)
 
     # writes

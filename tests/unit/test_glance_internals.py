@@ -13,6 +13,8 @@
 """The seam to Glance: against the installed Glance, and the one door."""
 
 import ast
+import contextlib
+import datetime
 import inspect
 import os
 import re
@@ -23,6 +25,8 @@ from unittest import mock
 import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
+import sqlalchemy as sa
+from sqlalchemy import orm
 import testtools
 
 from glance.api import common as api_common
@@ -31,6 +35,7 @@ from glance.async_ import taskflow_executor
 from glance.common import exception
 from glance.common import wsgi_app
 from glance.db.sqlalchemy import api as sa_api
+from glance.db.sqlalchemy import models
 
 import glance_import_ext
 from glance_import_ext import glance_internals as gi
@@ -381,3 +386,182 @@ class TestAnchorTable(testtools.TestCase):
             gi.anchor_begin('img', 'v1:a')
         self.assertEqual(2, len(calls))
         self.assertEqual('v1:a', gi.anchor_get('img')['writing'])
+
+
+class SqliteApi:
+    """Glance's SQLAlchemy API's sessions, on an SQLite engine."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @contextlib.contextmanager
+    def session_for_read(self):
+        with orm.Session(self.engine) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def session_for_write(self):
+        with orm.Session(self.engine) as session, session.begin():
+            yield session
+
+
+T0 = datetime.datetime(2026, 1, 1, 12, 0, 0)
+
+
+class TestAdminVerbs(testtools.TestCase):
+    """The admin command's SQL on Glance's own tables (SQLite)."""
+
+    def setUp(self):
+        super().setUp()
+        from oslo_db.sqlalchemy import engines
+        self.engine = engines.create_engine('sqlite://')
+        models.BASE.metadata.create_all(self.engine)
+        self.useFixture(fixtures.MockPatchObject(
+            gi, 'sqlalchemy_api', return_value=SqliteApi(self.engine)))
+
+    def insert(self, model, **values):
+        if 'deleted' in model.__table__.c:
+            values.setdefault('created_at', T0)
+            values.setdefault('deleted', False)
+        with self.engine.begin() as conn:
+            conn.execute(model.__table__.insert().values(**values))
+
+    def image(self, image_id, status='importing', **props):
+        self.insert(models.Image, id=image_id, status=status,
+                    visibility='private', os_hidden=False, size=10,
+                    virtual_size=20)
+        for name, value in props.items():
+            self.insert(models.ImageProperty, image_id=image_id, name=name,
+                        value=value)
+
+    def task(self, task_id, image_id, status='processing', age=0,
+             deleted=False, task_type=gi.IMPORT_TASK_TYPE):
+        when = T0 + datetime.timedelta(seconds=age)
+        self.insert(models.Task, id=task_id, type=task_type, status=status,
+                    owner='p', image_id=image_id, created_at=when,
+                    updated_at=when, deleted=deleted)
+        self.insert(models.TaskInfo, task_id=task_id, message='')
+
+    def rows(self, model, **where):
+        table = model.__table__
+        query = sa.select(table).where(
+            *[table.c[k] == v for k, v in where.items()])
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def props(self, image_id):
+        return {r['name']: r['value']
+                for r in self.rows(models.ImageProperty, image_id=image_id,
+                                   deleted=False)}
+
+    def test_locked_image_ids(self):
+        self.image('a', 'importing', **{gi.IMPORT_LOCK: 't'})
+        self.image('b', 'queued', **{gi.IMPORT_LOCK: 't'})
+        self.image('c', 'queued')
+        self.image('d', 'queued')
+        self.insert(models.ImageProperty, image_id='d', name=gi.IMPORT_LOCK,
+                    value='t', deleted=True)
+        self.assertEqual(['b'], gi.locked_image_ids(['queued']))
+        self.assertEqual(['a', 'b'], sorted(gi.locked_image_ids(
+            ['queued', 'importing'])))
+
+    def test_latest_import_task(self):
+        self.image('a')
+        self.task('old', 'a', age=0)
+        self.task('new', 'a', age=10)
+        self.task('newer-deleted', 'a', age=20, deleted=True)
+        self.task('newer-other-type', 'a', age=30, task_type='import')
+        found = self.useFixture(fixtures.MockPatchObject(
+            gi, 'task_or_none', side_effect=lambda ctx, i: {'id': i})).mock
+        self.assertEqual({'id': 'new'}, gi.latest_import_task('ctx', 'a'))
+        found.assert_called_once_with('ctx', 'new')
+        self.assertIsNone(gi.latest_import_task('ctx', 'none'))
+
+    def recover(self, **kwargs):
+        args = dict(image_id='a', from_status='importing',
+                    to_status='uploading',
+                    expect={gi.IMPORT_LOCK: 't', 'kept': None},
+                    remove=[gi.IMPORT_LOCK], set_to={'back': 'yes'},
+                    fail_task=('t', 'processing', T0),
+                    task_message='recovered')
+        args.update(kwargs)
+        gi.recover_image(**args)
+
+    def test_recover_image(self):
+        self.image('a', **{gi.IMPORT_LOCK: 't', 'other': 'x'})
+        self.insert(models.ImageProperty, image_id='a', name='back',
+                    value='old', deleted=True)
+        self.task('t', 'a')
+        self.recover(set_to={'back': 'yes', 'new': 'n'}, clear_size=True)
+        [image] = self.rows(models.Image, id='a')
+        self.assertEqual(('uploading', None, None), (
+            image['status'], image['size'], image['virtual_size']))
+        self.assertEqual({'other': 'x', 'back': 'yes', 'new': 'n'},
+                         self.props('a'))
+        [task] = self.rows(models.Task, id='t')
+        [info] = self.rows(models.TaskInfo, task_id='t')
+        self.assertEqual(('failure', 'recovered'),
+                         (task['status'], info['message']))
+
+    def assertUnchanged(self):
+        [image] = self.rows(models.Image, id='a')
+        [task] = self.rows(models.Task, id='t')
+        self.assertEqual(('importing', 10, 'processing'),
+                         (image['status'], image['size'], task['status']))
+        self.assertEqual({gi.IMPORT_LOCK: 't'}, self.props('a'))
+
+    def test_nothing_changes_when_a_condition_fails(self):
+        self.image('a', **{gi.IMPORT_LOCK: 't'})
+        self.task('t', 'a')
+        exc = self.assertRaises(gi.RecoveryConflict, self.recover,
+                                from_status='uploading')
+        self.assertEqual(('status', None, 'uploading'),
+                         (exc.what, exc.name, exc.expected))
+        exc = self.assertRaises(gi.RecoveryConflict, self.recover,
+                                expect={gi.IMPORT_LOCK: 'other'},
+                                clear_size=True)
+        self.assertEqual(('property', gi.IMPORT_LOCK, 'other', 't'),
+                         (exc.what, exc.name, exc.expected, exc.found))
+        exc = self.assertRaises(
+            gi.RecoveryConflict, self.recover,
+            fail_task=('t', 'processing', T0 + datetime.timedelta(1)))
+        self.assertEqual(('task', 't', 'processing'),
+                         (exc.what, exc.name, exc.expected))
+        self.assertUnchanged()
+
+    def test_recover_by_deleting(self):
+        self.image('a', **{gi.IMPORT_LOCK: 't'})
+        self.image('b', **{gi.IMPORT_LOCK: 't2'})
+        self.insert(models.ImageTag, image_id='a', value='tag')
+        self.insert(models.ImageMember, image_id='a', member='m',
+                    can_share=False, status='pending')
+        self.insert(models.ImageLocation, image_id='a', value='file:///x',
+                    meta_data={}, status='active')
+        self.task('t', 'a')
+        self.recover(delete=True, remove=[], set_to=None)
+        [image] = self.rows(models.Image, id='a')
+        self.assertEqual(('deleted', True), (image['status'],
+                                             image['deleted']))
+        for model in (models.ImageProperty, models.ImageTag,
+                      models.ImageMember, models.ImageLocation):
+            self.assertEqual([], self.rows(model, image_id='a',
+                                           deleted=False), model)
+        self.assertEqual({gi.IMPORT_LOCK: 't2'}, self.props('b'))
+        self.assertEqual('failure', self.rows(models.Task, id='t')[0][
+            'status'])
+
+
+class TestDatabaseFailure(testtools.TestCase):
+
+    def test_kinds(self):
+        from oslo_db import exception as db_exc
+        from sqlalchemy import exc as sa_exc
+        for exc, kind in (
+                (db_exc.DBConnectionError(), 'connect'),
+                (db_exc.CantStartEngineError(), 'engine'),
+                (sa_exc.ArgumentError('bad url'), 'url'),
+                (sa_exc.NoSuchModuleError('driver'), 'url'),
+                (db_exc.DBDeadlock(), 'database'),
+                (sa_exc.OperationalError('q', {}, None), 'database'),
+                (ValueError('not the database'), None)):
+            self.assertEqual(kind, gi.database_failure(exc), exc)
