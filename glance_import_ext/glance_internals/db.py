@@ -437,6 +437,7 @@ def recover_image(image_id, from_status, to_status=None, delete=False,
     Every condition is checked in the transaction that makes the change;
     if one fails, nothing changes (RecoveryConflict).
 
+    :param image_id: the image to change.
     :param from_status: the image's status the change was planned on.
     :param to_status: its new status (ignored with ``delete``).
     :param delete: mark the image and its properties, tags, members and
