@@ -611,143 +611,60 @@ def plan_residue(image, here):
 
 
 # -- Glance's database -----------------------------------------------------
-def _props(image):
-    props = {}
-    for prop in image.get('properties') or ():
-        if not prop['deleted']:
-            props[prop['name']] = prop['value']
-    return props
-
-
-def _image(image):
-    return {'id': image['id'], 'status': image['status'],
-            'updated_at': image.get('updated_at'),
-            'size': image.get('size'),
-            'properties': _props(image),
-            'locations': len(image.get('locations') or ())}
-
-
 class GlanceDb:
-    """The command's reads and conditional writes of Glance's database."""
+    """The command's reads and conditional changes of Glance's database.
+
+    As an admin, through the seam's verbs (glance_internals.db); a
+    ``Change`` becomes one recover_image.
+    """
 
     def __init__(self):
-        import sqlalchemy
-        self.api = glance_internals.sqlalchemy_api()
-        self.models = glance_internals.sqlalchemy_models()
-        self.sa = sqlalchemy
         self.context = glance_internals.admin_context()
 
     # reads
     def images(self, status):
-        return [_image(i) for i in self.api.image_get_all(
-            self.context, filters={'status': status})]
+        """Every image whose status is ``status`` (get_image's shape)."""
+        return glance_internals.images_with_status(self.context, status)
 
     def image(self, image_id):
-        exception = glance_internals.exceptions
-        try:
-            return _image(self.api.image_get(self.context, image_id))
-        except (exception.NotFound, exception.Forbidden):
-            return None
+        """``image_id`` (get_image's shape), or None."""
+        return glance_internals.image_or_none(self.context, image_id)
 
     def locked_image_ids(self, statuses):
-        sa, m = self.sa, self.models
-        images, props = m.Image.__table__, m.ImageProperty.__table__
-        query = sa.select(images.c.id).select_from(images.join(
-            props, props.c.image_id == images.c.id)).where(sa.and_(
-                props.c.name == LOCK, props.c.deleted == sa.false(),
-                images.c.deleted == sa.false(),
-                images.c.status.in_(list(statuses))))
-        with glance_internals.read_session() as session:
-            return [row[0] for row in session.execute(query)]
+        """Ids of the images in one of ``statuses`` an import locks."""
+        return glance_internals.locked_image_ids(statuses)
 
     def task(self, task_id):
-        exception = glance_internals.exceptions
-        if not task_id:
-            return None
-        try:
-            return self.api.task_get(self.context, task_id)
-        except (exception.NotFound, exception.Forbidden):
-            return None
+        """Task ``task_id`` (a dict), or None."""
+        return glance_internals.task_or_none(self.context, task_id)
 
     def latest_import_task(self, image_id):
-        sa, tasks = self.sa, self.models.Task.__table__
-        query = sa.select(tasks.c.id).where(sa.and_(
-            tasks.c.image_id == image_id, tasks.c.deleted == sa.false(),
-            tasks.c.type == 'api_image_import')).order_by(
-                tasks.c.created_at.desc()).limit(1)
-        with glance_internals.read_session() as session:
-            row = session.execute(query).first()
-        return self.task(row[0]) if row else None
+        """The image's newest import task, or None."""
+        return glance_internals.latest_import_task(self.context, image_id)
 
     # writes
     def apply(self, change):
         """Make ``change`` in one transaction, or raise Changed."""
-        from oslo_utils import timeutils
-        sa, m = self.sa, self.models
-        images, props = m.Image.__table__, m.ImageProperty.__table__
-        tasks, infos = m.Task.__table__, m.TaskInfo.__table__
-        now = timeutils.utcnow()
-        image_id = change.image_id
-        with glance_internals.write_session() as session:
-            conn = session.connection()
-            values = {'updated_at': now}
-            if change.delete:
-                values.update(status='deleted', deleted=True, deleted_at=now)
-            else:
-                values['status'] = change.to_status
-                if change.clear_size:
-                    values.update(size=None, virtual_size=None)
-            done = conn.execute(images.update().where(sa.and_(
-                images.c.id == image_id,
-                images.c.status == change.from_status,
-                images.c.deleted == sa.false())).values(**values))
-            if done.rowcount != 1:
-                raise Changed('the image is no longer %s' % change.from_status)
-            current = dict(conn.execute(sa.select(
-                props.c.name, props.c.value).where(sa.and_(
-                    props.c.image_id == image_id,
-                    props.c.deleted == sa.false())).with_for_update()).all())
-            for name, value in change.expect.items():
-                if current.get(name) != value:
-                    raise Changed('%s changed from %s to %s' % (
-                        name, show(value, 80), show(current.get(name), 80)))
-            if change.fail_task:
-                task_id, status, updated_at = change.fail_task
-                done = conn.execute(tasks.update().where(sa.and_(
-                    tasks.c.id == task_id, tasks.c.status == status,
-                    tasks.c.updated_at == updated_at,
-                    tasks.c.deleted == sa.false())).values(
-                        status='failure', updated_at=now))
-                if done.rowcount != 1:
-                    raise Changed('task %s was updated meanwhile: its import '
-                                  'may be alive' % task_id)
-                conn.execute(infos.update().where(
-                    infos.c.task_id == task_id).values(
-                        message=change.task_message))
-            if change.delete:
-                for model in (m.ImageProperty, m.ImageTag, m.ImageMember,
-                              m.ImageLocation):
-                    table = model.__table__
-                    conn.execute(table.update().where(sa.and_(
-                        table.c.image_id == image_id,
-                        table.c.deleted == sa.false())).values(
-                            deleted=True, deleted_at=now))
-                return
-            for name in change.remove:
-                conn.execute(props.update().where(sa.and_(
-                    props.c.image_id == image_id, props.c.name == name,
-                    props.c.deleted == sa.false())).values(
-                        deleted=True, deleted_at=now, updated_at=now))
-            for name, value in change.set.items():
-                done = conn.execute(props.update().where(sa.and_(
-                    props.c.image_id == image_id,
-                    props.c.name == name)).values(
-                        value=value, deleted=False, deleted_at=None,
-                        updated_at=now))
-                if not done.rowcount:
-                    conn.execute(props.insert().values(
-                        image_id=image_id, name=name, value=value,
-                        deleted=False, created_at=now))
+        try:
+            glance_internals.recover_image(
+                change.image_id, change.from_status,
+                to_status=change.to_status, delete=change.delete,
+                clear_size=change.clear_size, expect=change.expect,
+                remove=change.remove, set_to=change.set,
+                fail_task=change.fail_task, task_message=change.task_message)
+        except glance_internals.RecoveryConflict as exc:
+            raise Changed(_conflict(exc)) from None
+
+
+def _conflict(exc):
+    """What a RecoveryConflict says, in the command's words."""
+    if exc.what == 'status':
+        return 'the image is no longer %s' % exc.expected
+    if exc.what == 'task':
+        return ('task %s was updated meanwhile: its import may be alive' %
+                exc.name)
+    return '%s changed from %s to %s' % (exc.name, show(exc.expected, 80),
+                                         show(exc.found, 80))
 
 
 def task_of(db, image):
@@ -1328,8 +1245,7 @@ def load_config(args, conf=cfg.CONF):
 def register_glance_options(conf):
     """Glance's options, its database's and logging's (also the status)."""
     glance_internals.register_glance_options(conf)
-    from oslo_db import options as db_options
-    db_options.set_defaults(conf)
+    glance_internals.register_database_options(conf)
     logging.register_options(conf)
 
 
@@ -1390,25 +1306,21 @@ def setup_logging(args, conf=cfg.CONF):
 
 def _database_error(exc, files):
     """A CommandError for an exception from the database, or None."""
-    try:
-        from oslo_db import exception as db_exc
-        import sqlalchemy.exc as sa_exc
-    except ImportError:  # pragma: no cover
-        return None
+    failure = glance_internals.database_failure(exc)
     where = ', '.join(show(f, 200) for f in files)
-    if isinstance(exc, db_exc.DBConnectionError):
+    if failure == 'connect':
         return CommandError("cannot connect to Glance's database: %s" %
                             _reason(exc),
                             'check [database] connection in %s and that the '
                             'database server is up and reachable from here'
                             % where)
-    if isinstance(exc, db_exc.CantStartEngineError):
+    if failure == 'engine':
         return CommandError("cannot use Glance's database: %s" % _reason(exc),
                             'check [database] connection in %s' % where)
-    if isinstance(exc, (sa_exc.ArgumentError, sa_exc.NoSuchModuleError)):
+    if failure == 'url':
         return CommandError('invalid [database] connection: %s' %
                             _reason(exc), 'fix it in %s' % where)
-    if isinstance(exc, (db_exc.DBError, sa_exc.SQLAlchemyError)):
+    if failure == 'database':
         return CommandError("Glance's database failed: %s" % _reason(exc),
                             'is it the glance-api database, at the schema '
                             'of glance-manage db_sync? (%s)' % where)

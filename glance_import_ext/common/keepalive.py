@@ -24,9 +24,9 @@ The thread dies with its process, whichever uWSGI process or thread ran
 the import. So a ``processing`` task not updated for several intervals
 has no live worker (``is_stale``); the admin command recovers those.
 
-The update touches ``updated_at`` only (Glance's ``task_update`` with no
-values): it cannot overwrite the status or message Glance writes when
-the import ends.
+The update touches ``updated_at`` only (``glance_internals.touch_task``):
+it cannot overwrite the status or message Glance writes when the import
+ends.
 """
 
 import datetime
@@ -108,10 +108,15 @@ class _Watched:
 
 
 class TaskKeepalive:
-    """The process's keepalive thread and the imports it watches."""
+    """The process's keepalive thread and the imports it watches.
 
-    def __init__(self, db_api=None, interval=None, done_poll=1.0):
-        self._db_api = db_api
+    :param interval: seconds between updates of a task; default: the
+        ``heartbeat_interval`` option.
+    :param done_poll: seconds between looks at a task someone waits on
+        (when_done), at most.
+    """
+
+    def __init__(self, interval=None, done_poll=1.0):
         self._interval = interval
         # Seconds between looks at tasks someone waits on (when_done).
         self.done_poll = done_poll
@@ -125,11 +130,6 @@ class TaskKeepalive:
         return (self._interval or
                 options.CONF[options.GROUP].heartbeat_interval)
 
-    def db_api(self):
-        if self._db_api is None:
-            self._db_api = glance_internals.db_api()
-        return self._db_api
-
     def watch(self, context, task_id, facts=None):
         """Keep ``task_id`` fresh while it is ``processing`` here.
 
@@ -141,8 +141,8 @@ class TaskKeepalive:
                 return
             self._watched[task_id] = _Watched(context, task_id)
         if facts:
-            self.db_api().task_update(context, task_id,
-                                      {'result': {RESULT_KEY: facts}})
+            glance_internals.set_task_result(context, task_id,
+                                             {RESULT_KEY: facts})
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -210,19 +210,18 @@ class TaskKeepalive:
 
     def _touch(self, item):
         """True while processing; else the task's status (None: gone)."""
-        db_api = self.db_api()
         # With a short poll (someone waits on a task's end) every look at
         # the task is not yet a due update. 0.9: the wait's own jitter.
         due = item.touched is None or (
             time.monotonic() - item.touched >= 0.9 * self.interval)
         try:
-            task = db_api.task_get(item.context, item.task_id)
+            task = glance_internals.get_task(item.context, item.task_id)
         except glance_internals.exceptions.NotFound:
             return None
         if task['status'] != 'processing':
             return task['status']
         if due:
-            db_api.task_update(item.context, item.task_id, {})
+            glance_internals.touch_task(item.context, item.task_id)
             item.touched = time.monotonic()
         return True
 

@@ -377,7 +377,7 @@ class Rotation:
                 'lineage' % (_label(image), self.lineage.describe(), why,
                              ' (and %d more)' % more if more else ''))
 
-    def apply(self, db_api):
+    def apply(self):
         """Make the changes, the new image's last; returns what was done.
 
         A version that changed meanwhile (deactivated, deleted) is left.
@@ -385,7 +385,7 @@ class Rotation:
         done = []
         for change in self.changes:
             try:
-                write(db_api, self.context, change)
+                write(self.context, change)
             except (glance_internals.exceptions.Conflict,
                     glance_internals.exceptions.NotFound,
                     glance_internals.exceptions.Forbidden) as exc:
@@ -398,16 +398,14 @@ class Rotation:
         return done
 
 
-def write(db_api, context, change):
+def write(context, change):
     """One image's change in one update, records resealed.
 
     Only the named keys are written (no purge): a concurrent change of
     other properties, Glance's lock among them, is never undone.
     """
     image_id = change.image_id
-    stored = db_api.image_get(context, image_id)
-    props = {p['name']: p['value'] for p in stored['properties']
-             if not p['deleted']}
+    props = glance_internals.get_image(context, image_id)['properties']
     # Sealing and anchoring the result would vouch for every record on
     # the image: only done when what is there now is the plugins' own.
     vouched = _vouched_for(image_id, props)
@@ -417,18 +415,16 @@ def write(db_api, context, change):
     if seal:
         updates[records.SEAL] = seal
         props[records.SEAL] = seal
-    values = {'properties': updates}
-    if change.hide:
-        values['os_hidden'] = True
-    if change.deactivate:
-        values['status'] = 'deactivated'
     # The status the rotation was planned on: a version deactivated (or
     # reactivated) meanwhile is left as it is now (Conflict).
     with (records.anchoring(image_id, props) if vouched
           else contextlib.nullcontext()):
-        db_api.image_update(context, image_id, values, purge_props=False,
-                            from_state=change.image.status if (
-                                change.hide or change.deactivate) else None)
+        glance_internals.update_image(
+            context, image_id, updates,
+            hidden=True if change.hide else None,
+            status='deactivated' if change.deactivate else None,
+            from_status=change.image.status if (
+                change.hide or change.deactivate) else None)
     if not vouched:
         LOG.warning('Image versions: image %s: its records are not as the '
                     'plugins wrote them; changed without sealing them '
@@ -444,15 +440,7 @@ def _vouched_for(image_id, properties):
         not records.sealing())
 
 
-def _task(context, db_api, task_id):
-    try:
-        return db_api.task_get(context, task_id)
-    except (glance_internals.exceptions.NotFound,
-            glance_internals.exceptions.Forbidden):
-        return None
-
-
-def waits_for_rotation(context, db_api, image, now):
+def waits_for_rotation(context, image, now):
     """None if ``image``'s pending rotation is due, else why not.
 
     Due: the image is active, its import task succeeded or died (or is
@@ -463,7 +451,7 @@ def waits_for_rotation(context, db_api, image, now):
     props = _props(image)
     if props.get(STATE) != PENDING or image.status != 'active':
         return 'no rotation pending'
-    task = _task(context, db_api, props.get(TASK))
+    task = glance_internals.task_or_none(context, props.get(TASK))
     if task is not None and task['status'] == 'failure':
         return 'its import failed'
     if task is not None and keepalive.task_alive(task, now):
@@ -513,7 +501,6 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
     :returns: the Rotations done (or planned), in order; empty when there
         was nothing to do (not pending, not active).
     """
-    db_api = glance_internals.db_api()
     repo = glance_internals.image_repo(context)
     image = repo.get(image_id)
     props = _props(image)
@@ -525,9 +512,8 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
         if apply:
             others = [i for i in stranded(context, repo, lineage, now)
                       if i.image_id != image_id]
-            order = {i.image_id: (_ended(context, db_api, i), 0)
-                     for i in others}
-            order[image_id] = (_ended(context, db_api, image), 1)
+            order = {i.image_id: (_ended(context, i), 0) for i in others}
+            order[image_id] = (_ended(context, image), 1)
             todo = sorted(order, key=lambda i: order[i])
         done = []
         for one in todo:
@@ -544,18 +530,13 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
         return done
 
 
-def _ended(context, db_api, image):
+def _ended(context, image):
     """When the image's import task last changed (its end, once ended)."""
-    try:
-        task = db_api.task_get(context, _props(image).get(TASK))
-    except (glance_internals.exceptions.NotFound,
-            glance_internals.exceptions.Forbidden):
-        task = None
+    task = glance_internals.task_or_none(context, _props(image).get(TASK))
     return (task or {}).get('updated_at') or datetime.datetime.min
 
 
 def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply):
-    db_api = glance_internals.db_api()
     image = repo.get(image_id)
     if _props(image).get(STATE) != PENDING or image.status != 'active':
         return None
@@ -566,12 +547,12 @@ def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply):
         rotation = Rotation(context, image, lineage, keep_versions)
         rotation.changes = [change]
         if apply:
-            write(db_api, context, change)
+            write(context, change)
             rotation.done = [change]
         return rotation
     rotation = Rotation(context, image, lineage, keep_versions).plan(repo)
     if apply:
-        rotation.done = rotation.apply(db_api)
+        rotation.done = rotation.apply()
     return rotation
 
 
@@ -583,7 +564,6 @@ def stranded(context, repo, lineage=None, now=None, refused=None):
     ``lineage``: only its versions. ``refused``: a list that gets
     (image, why) for pending versions left alone for their records.
     """
-    db_api = glance_internals.db_api()
     now = now or keepalive.utcnow()
     if lineage is not None:
         found = lineage.members(repo)
@@ -592,7 +572,7 @@ def stranded(context, repo, lineage=None, now=None, refused=None):
                                    'properties': {STATE: PENDING}})
     out = []
     for image in found:
-        why = waits_for_rotation(context, db_api, image, now)
+        why = waits_for_rotation(context, image, now)
         if why is None:
             out.append(image)
         elif refused is not None and why.startswith('its records'):

@@ -104,15 +104,10 @@ class StageHostCheck:
 
     @staticmethod
     def _stage_host(context, image_id):
-        exception = glance_internals.exceptions
-        try:
-            image = glance_internals.db_api().image_get(context, image_id)
-        except (exception.NotFound, exception.Forbidden):
+        image = glance_internals.image_or_none(context, image_id)
+        if image is None:
             return None  # Glance gives the caller its own answer
-        for prop in image.get('properties', ()):
-            if prop['name'] == workers.STAGE_HOST and not prop['deleted']:
-                return prop['value']
-        return None
+        return image['properties'].get(workers.STAGE_HOST)
 
     def _unreachable(self, context, image_id, host):
         """Why ``host`` is down, if Glance's 500 was its proxy failing.

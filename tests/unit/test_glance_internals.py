@@ -12,6 +12,9 @@
 
 """The seam to Glance: against the installed Glance, and the one door."""
 
+import ast
+import contextlib
+import datetime
 import inspect
 import os
 import re
@@ -22,6 +25,8 @@ from unittest import mock
 import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
+import sqlalchemy as sa
+from sqlalchemy import orm
 import testtools
 
 from glance.api import common as api_common
@@ -30,28 +35,85 @@ from glance.async_ import taskflow_executor
 from glance.common import exception
 from glance.common import wsgi_app
 from glance.db.sqlalchemy import api as sa_api
+from glance.db.sqlalchemy import models
 
 import glance_import_ext
 from glance_import_ext import glance_internals as gi
 
 PACKAGE = os.path.dirname(glance_import_ext.__file__)
-SEAM = os.path.join(PACKAGE, 'glance_internals.py')
+SEAM = os.path.join(PACKAGE, 'glance_internals')
 GLANCE_IMPORT = re.compile(r'^\s*(import glance\b|from glance\b(?!_))', re.M)
+# What only the seam may import: Glance, its database's libraries.
+SEAM_ONLY = ('glance', 'sqlalchemy', 'oslo_db')
+SUBMODULES = (gi.actions, gi.config, gi.db, gi.glance_exceptions, gi.http,
+              gi.policy, gi.reserved)
+
+
+def library_files():
+    """The library's Python files outside the seam, relative paths."""
+    for where, _, names in os.walk(PACKAGE):
+        if os.path.commonpath([where, SEAM]) == SEAM:
+            continue
+        for name in names:
+            if name.endswith('.py'):
+                yield os.path.relpath(os.path.join(where, name), PACKAGE)
+
+
+def seam_only_uses(source):
+    """(line, what) of each import of SEAM_ONLY and call of db_api()."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            modules = [node.module]
+        else:
+            modules = []
+        found.extend((node.lineno, 'import ' + m) for m in modules
+                     if m.split('.')[0] in SEAM_ONLY)
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = getattr(func, 'attr', None) or getattr(func, 'id', None)
+            if name == 'db_api':
+                found.append((node.lineno, 'db_api()'))
+    return found
 
 
 class TestOneDoor(testtools.TestCase):
 
     def test_nothing_else_imports_glance(self):
         offenders = []
-        for where, _, names in os.walk(PACKAGE):
-            for name in names:
-                path = os.path.join(where, name)
-                if not name.endswith('.py') or path == SEAM:
-                    continue
-                with open(path) as f:
-                    if GLANCE_IMPORT.search(f.read()):
-                        offenders.append(os.path.relpath(path, PACKAGE))
+        for path in library_files():
+            with open(os.path.join(PACKAGE, path)) as f:
+                if GLANCE_IMPORT.search(f.read()):
+                    offenders.append(path)
         self.assertEqual([], offenders)
+
+    def test_only_the_seam_knows_the_database(self):
+        # No module outside the seam imports Glance, SQLAlchemy or oslo.db
+        # (at any depth: inside functions too), nor calls Glance's DB API.
+        offenders = []
+        for path in library_files():
+            with open(os.path.join(PACKAGE, path)) as f:
+                offenders.extend('%s:%d %s' % ((path,) + use)
+                                 for use in seam_only_uses(f.read()))
+        self.assertEqual([], offenders)
+
+    def test_the_database_check_finds_each_kind(self):
+        source = ('import sqlalchemy.exc as e\n'
+                  'def f():\n'
+                  '    from oslo_db import options\n'
+                  '    import glance.db\n'
+                  '    from glance_import_ext import glance_internals\n'
+                  '    return glance_internals.db_api(), db_api()\n')
+        self.assertEqual([(1, 'import sqlalchemy.exc'),
+                          (3, 'import oslo_db'), (4, 'import glance.db'),
+                          (6, 'db_api()'), (6, 'db_api()')],
+                         sorted(seam_only_uses(source)))
+        self.assertIn(os.path.join('cmd', 'stuck_imports.py'),
+                      list(library_files()))
+        self.assertNotIn(os.path.join('glance_internals', 'db.py'),
+                         list(library_files()))
 
     def test_imports_without_glance(self):
         code = ('import sys; sys.modules["glance"] = None; '
@@ -72,6 +134,22 @@ class TestOneDoor(testtools.TestCase):
         self.assertEqual(sorted(public), sorted(gi.VERIFIED))
         for name, where in gi.VERIFIED.items():
             self.assertTrue(any(r in where for r in gi.RELEASES), name)
+
+    def test_each_submodule_says_where_its_names_were_verified(self):
+        # Every public name of a submodule is in its own VERIFIED, and the
+        # package offers it as the same object.
+        seen = []
+        for module in SUBMODULES:
+            public = {name for name, value in vars(module).items()
+                      if not name.startswith('_') and
+                      not inspect.ismodule(value) and name != 'VERIFIED'}
+            self.assertEqual(sorted(public), sorted(module.VERIFIED),
+                             module.__name__)
+            for name in public:
+                self.assertIs(getattr(module, name), getattr(gi, name), name)
+            seen.extend(public)
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertEqual(sorted(seen), sorted(gi.VERIFIED))
 
 
 class TestAgainstInstalledGlance(testtools.TestCase):
@@ -308,3 +386,182 @@ class TestAnchorTable(testtools.TestCase):
             gi.anchor_begin('img', 'v1:a')
         self.assertEqual(2, len(calls))
         self.assertEqual('v1:a', gi.anchor_get('img')['writing'])
+
+
+class SqliteApi:
+    """Glance's SQLAlchemy API's sessions, on an SQLite engine."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @contextlib.contextmanager
+    def session_for_read(self):
+        with orm.Session(self.engine) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def session_for_write(self):
+        with orm.Session(self.engine) as session, session.begin():
+            yield session
+
+
+T0 = datetime.datetime(2026, 1, 1, 12, 0, 0)
+
+
+class TestAdminVerbs(testtools.TestCase):
+    """The admin command's SQL on Glance's own tables (SQLite)."""
+
+    def setUp(self):
+        super().setUp()
+        from oslo_db.sqlalchemy import engines
+        self.engine = engines.create_engine('sqlite://')
+        models.BASE.metadata.create_all(self.engine)
+        self.useFixture(fixtures.MockPatchObject(
+            gi, 'sqlalchemy_api', return_value=SqliteApi(self.engine)))
+
+    def insert(self, model, **values):
+        if 'deleted' in model.__table__.c:
+            values.setdefault('created_at', T0)
+            values.setdefault('deleted', False)
+        with self.engine.begin() as conn:
+            conn.execute(model.__table__.insert().values(**values))
+
+    def image(self, image_id, status='importing', **props):
+        self.insert(models.Image, id=image_id, status=status,
+                    visibility='private', os_hidden=False, size=10,
+                    virtual_size=20)
+        for name, value in props.items():
+            self.insert(models.ImageProperty, image_id=image_id, name=name,
+                        value=value)
+
+    def task(self, task_id, image_id, status='processing', age=0,
+             deleted=False, task_type=gi.IMPORT_TASK_TYPE):
+        when = T0 + datetime.timedelta(seconds=age)
+        self.insert(models.Task, id=task_id, type=task_type, status=status,
+                    owner='p', image_id=image_id, created_at=when,
+                    updated_at=when, deleted=deleted)
+        self.insert(models.TaskInfo, task_id=task_id, message='')
+
+    def rows(self, model, **where):
+        table = model.__table__
+        query = sa.select(table).where(
+            *[table.c[k] == v for k, v in where.items()])
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def props(self, image_id):
+        return {r['name']: r['value']
+                for r in self.rows(models.ImageProperty, image_id=image_id,
+                                   deleted=False)}
+
+    def test_locked_image_ids(self):
+        self.image('a', 'importing', **{gi.IMPORT_LOCK: 't'})
+        self.image('b', 'queued', **{gi.IMPORT_LOCK: 't'})
+        self.image('c', 'queued')
+        self.image('d', 'queued')
+        self.insert(models.ImageProperty, image_id='d', name=gi.IMPORT_LOCK,
+                    value='t', deleted=True)
+        self.assertEqual(['b'], gi.locked_image_ids(['queued']))
+        self.assertEqual(['a', 'b'], sorted(gi.locked_image_ids(
+            ['queued', 'importing'])))
+
+    def test_latest_import_task(self):
+        self.image('a')
+        self.task('old', 'a', age=0)
+        self.task('new', 'a', age=10)
+        self.task('newer-deleted', 'a', age=20, deleted=True)
+        self.task('newer-other-type', 'a', age=30, task_type='import')
+        found = self.useFixture(fixtures.MockPatchObject(
+            gi, 'task_or_none', side_effect=lambda ctx, i: {'id': i})).mock
+        self.assertEqual({'id': 'new'}, gi.latest_import_task('ctx', 'a'))
+        found.assert_called_once_with('ctx', 'new')
+        self.assertIsNone(gi.latest_import_task('ctx', 'none'))
+
+    def recover(self, **kwargs):
+        args = dict(image_id='a', from_status='importing',
+                    to_status='uploading',
+                    expect={gi.IMPORT_LOCK: 't', 'kept': None},
+                    remove=[gi.IMPORT_LOCK], set_to={'back': 'yes'},
+                    fail_task=('t', 'processing', T0),
+                    task_message='recovered')
+        args.update(kwargs)
+        gi.recover_image(**args)
+
+    def test_recover_image(self):
+        self.image('a', **{gi.IMPORT_LOCK: 't', 'other': 'x'})
+        self.insert(models.ImageProperty, image_id='a', name='back',
+                    value='old', deleted=True)
+        self.task('t', 'a')
+        self.recover(set_to={'back': 'yes', 'new': 'n'}, clear_size=True)
+        [image] = self.rows(models.Image, id='a')
+        self.assertEqual(('uploading', None, None), (
+            image['status'], image['size'], image['virtual_size']))
+        self.assertEqual({'other': 'x', 'back': 'yes', 'new': 'n'},
+                         self.props('a'))
+        [task] = self.rows(models.Task, id='t')
+        [info] = self.rows(models.TaskInfo, task_id='t')
+        self.assertEqual(('failure', 'recovered'),
+                         (task['status'], info['message']))
+
+    def assertUnchanged(self):
+        [image] = self.rows(models.Image, id='a')
+        [task] = self.rows(models.Task, id='t')
+        self.assertEqual(('importing', 10, 'processing'),
+                         (image['status'], image['size'], task['status']))
+        self.assertEqual({gi.IMPORT_LOCK: 't'}, self.props('a'))
+
+    def test_nothing_changes_when_a_condition_fails(self):
+        self.image('a', **{gi.IMPORT_LOCK: 't'})
+        self.task('t', 'a')
+        exc = self.assertRaises(gi.RecoveryConflict, self.recover,
+                                from_status='uploading')
+        self.assertEqual(('status', None, 'uploading'),
+                         (exc.what, exc.name, exc.expected))
+        exc = self.assertRaises(gi.RecoveryConflict, self.recover,
+                                expect={gi.IMPORT_LOCK: 'other'},
+                                clear_size=True)
+        self.assertEqual(('property', gi.IMPORT_LOCK, 'other', 't'),
+                         (exc.what, exc.name, exc.expected, exc.found))
+        exc = self.assertRaises(
+            gi.RecoveryConflict, self.recover,
+            fail_task=('t', 'processing', T0 + datetime.timedelta(1)))
+        self.assertEqual(('task', 't', 'processing'),
+                         (exc.what, exc.name, exc.expected))
+        self.assertUnchanged()
+
+    def test_recover_by_deleting(self):
+        self.image('a', **{gi.IMPORT_LOCK: 't'})
+        self.image('b', **{gi.IMPORT_LOCK: 't2'})
+        self.insert(models.ImageTag, image_id='a', value='tag')
+        self.insert(models.ImageMember, image_id='a', member='m',
+                    can_share=False, status='pending')
+        self.insert(models.ImageLocation, image_id='a', value='file:///x',
+                    meta_data={}, status='active')
+        self.task('t', 'a')
+        self.recover(delete=True, remove=[], set_to=None)
+        [image] = self.rows(models.Image, id='a')
+        self.assertEqual(('deleted', True), (image['status'],
+                                             image['deleted']))
+        for model in (models.ImageProperty, models.ImageTag,
+                      models.ImageMember, models.ImageLocation):
+            self.assertEqual([], self.rows(model, image_id='a',
+                                           deleted=False), model)
+        self.assertEqual({gi.IMPORT_LOCK: 't2'}, self.props('b'))
+        self.assertEqual('failure', self.rows(models.Task, id='t')[0][
+            'status'])
+
+
+class TestDatabaseFailure(testtools.TestCase):
+
+    def test_kinds(self):
+        from oslo_db import exception as db_exc
+        from sqlalchemy import exc as sa_exc
+        for exc, kind in (
+                (db_exc.DBConnectionError(), 'connect'),
+                (db_exc.CantStartEngineError(), 'engine'),
+                (sa_exc.ArgumentError('bad url'), 'url'),
+                (sa_exc.NoSuchModuleError('driver'), 'url'),
+                (db_exc.DBDeadlock(), 'database'),
+                (sa_exc.OperationalError('q', {}, None), 'database'),
+                (ValueError('not the database'), None)):
+            self.assertEqual(kind, gi.database_failure(exc), exc)

@@ -26,6 +26,7 @@ from glance_import_ext.cmd import stuck_imports as cmd
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import records
+from glance_import_ext import glance_internals
 from tests.unit import fakes
 
 A = 'http://glance-a.example.com:9292'
@@ -755,6 +756,72 @@ class TestVerifyRecords(Base):
         found = {r['image']: r['verdict']
                  for r in json.loads(self.out.getvalue())['images']}
         self.assertEqual(records.REMOVED, found[image_id(4)])
+
+
+class TestGlanceDb(Base):
+    """The command's adapter over the seam's verbs."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'admin_context', return_value='admin'))
+        self.recover = self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'recover_image')).mock
+        self.glance_db = cmd.GlanceDb()
+
+    def change(self):
+        a = cmd.assess(make_image(1, lock=task_id(1), **{IMPORTING_TO: 'x'}),
+                       make_task(1, age=STALE + 1), NOW, INTERVAL)
+        change = cmd._base_change(a, 'uploading')
+        change.put(STAGE_HOST, A)
+        change.task_message = 'why'
+        return change
+
+    def test_a_change_is_one_conditional_recovery(self):
+        change = self.change()
+        self.glance_db.apply(change)
+        self.recover.assert_called_once_with(
+            image_id(1), 'importing', to_status='uploading', delete=False,
+            clear_size=False, expect={LOCK: task_id(1), IMPORTING_TO: 'x',
+                                      STAGE_HOST: None},
+            remove=[LOCK, IMPORTING_TO], set_to={STAGE_HOST: A},
+            fail_task=(task_id(1), 'processing', ago(STALE + 1)),
+            task_message='why')
+
+    def test_conflicts_in_the_commands_words(self):
+        conflict = glance_internals.RecoveryConflict
+        for exc, text in (
+                (conflict('status', expected='importing'),
+                 'the image is no longer importing'),
+                (conflict('property', LOCK, task_id(1), 'x\ny'),
+                 '%s changed from %s to x\\ny' % (LOCK, task_id(1))),
+                (conflict('property', LOCK, task_id(1), None),
+                 '%s changed from %s to -' % (LOCK, task_id(1))),
+                (conflict('task', task_id(1), 'processing'),
+                 'task %s was updated meanwhile: its import may be alive'
+                 % task_id(1))):
+            self.recover.side_effect = exc
+            changed = self.assertRaises(cmd.Changed, self.glance_db.apply,
+                                        self.change())
+            self.assertEqual(text, str(changed))
+
+    def test_reads_as_admin(self):
+        for name, call, args in (
+                ('images_with_status', 'images', ('active',)),
+                ('image_or_none', 'image', (image_id(1),)),
+                ('task_or_none', 'task', (task_id(1),)),
+                ('latest_import_task', 'latest_import_task',
+                 (image_id(1),))):
+            verb = self.useFixture(fixtures.MockPatchObject(
+                glance_internals, name)).mock
+            self.assertIs(verb.return_value,
+                          getattr(self.glance_db, call)(*args))
+            verb.assert_called_once_with('admin', *args)
+        locked = self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'locked_image_ids')).mock
+        self.assertIs(locked.return_value,
+                      self.glance_db.locked_image_ids(['queued']))
+        locked.assert_called_once_with(['queued'])
 
 
 class TestMain(testtools.TestCase):

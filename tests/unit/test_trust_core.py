@@ -32,6 +32,7 @@ from glance_import_ext.common import keepalive
 from glance_import_ext.common import plugin
 from glance_import_ext.common import records
 from glance_import_ext.common import task as image_task
+from glance_import_ext import glance_internals
 from tests.unit import fakes
 
 
@@ -449,7 +450,9 @@ class TestKeepalive(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.db = FakeDB()
-        self.keepalive = keepalive.TaskKeepalive(db_api=self.db, interval=5)
+        self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'db_api', return_value=self.db))
+        self.keepalive = keepalive.TaskKeepalive(interval=5)
         # No thread in unit tests: tick() by hand.
         self.useFixture(fixtures.MockPatch('threading.Thread'))
 

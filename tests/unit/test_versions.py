@@ -516,7 +516,7 @@ class TestRotationPlan(VersionsCase):
         rotation = self.plan(uid(5))
         del self.repo.images[uid(2)]
         self.repo.add(make(uid(3), status='deactivated'))
-        done = [c.image_id for c in rotation.apply(self.db)]
+        done = [c.image_id for c in rotation.apply()]
         self.assertIn(uid(1), done)
         self.assertNotIn(uid(2), done)
         self.assertEqual(uid(5), done[-1])
@@ -531,8 +531,8 @@ class TestWrite(VersionsCase):
         self.repo.add(make(uid(1), props={'os_distro': 'u', V.NS + 'x': 'y'}))
 
     def write(self, records_set, **kwargs):
-        V.write(self.db, 'ctx', V.Change(self.repo.get(uid(1)), records_set,
-                                         **kwargs))
+        V.write('ctx', V.Change(self.repo.get(uid(1)), records_set,
+                                **kwargs))
         [update] = self.db.updates
         return update
 
@@ -579,7 +579,7 @@ class TestWrite(VersionsCase):
         read = self.db.image_get('ctx', uid(1))
         self.repo.add(make(uid(1), status='deactivated'))
         self.db.image_get = mock.Mock(return_value=read)
-        self.assertRaises(exception.Conflict, V.write, self.db, 'ctx', change)
+        self.assertRaises(exception.Conflict, V.write, 'ctx', change)
         self.assertFalse(self.repo.images[uid(1)].os_hidden)
 
 
@@ -701,8 +701,8 @@ class TestStranded(VersionsCase):
 
     def test_why_a_pending_version_waits(self):
         def why(image_id):
-            return V.waits_for_rotation('ctx', self.db,
-                                        self.repo.images[image_id], NOW)
+            return V.waits_for_rotation('ctx', self.repo.images[image_id],
+                                        NOW)
         self.assertEqual('its import is still running', why(uid(1)))
         for image_id in (uid(2), uid(3), uid(4), uid(5)):
             self.assertIsNone(why(image_id))
@@ -777,7 +777,9 @@ class TestKeepalive(testtools.TestCase):
         self.status = 'processing'
         self.db = mock.Mock()
         self.db.task_get.side_effect = self.task_get
-        self.keepalive = keepalive.TaskKeepalive(db_api=self.db, interval=5)
+        self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'db_api', return_value=self.db))
+        self.keepalive = keepalive.TaskKeepalive(interval=5)
 
     def task_get(self, context, task_id):
         if self.status is None:
