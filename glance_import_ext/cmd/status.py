@@ -44,7 +44,6 @@ from oslo_upgradecheck import upgradecheck
 
 from glance_import_ext.cmd import stuck_imports
 from glance_import_ext.common import errors
-from glance_import_ext.common import openpgp
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin_list
 from glance_import_ext import glance_internals
@@ -52,6 +51,7 @@ from glance_import_ext.middleware import stage_digests
 from glance_import_ext import opts
 from glance_import_ext.plugins import image_versions
 from glance_import_ext.plugins import manifest_verify
+from glance_import_ext.plugins.manifest_verify import openpgp
 from glance_import_ext.plugins import metadata_copy
 
 PROG = 'glance-import-ext-status'

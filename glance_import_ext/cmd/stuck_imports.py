@@ -64,9 +64,9 @@ from oslo_log import log as logging
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import records
-from glance_import_ext.common import versions
 from glance_import_ext.common import workers
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.image_versions import rotation
 
 LOG = logging.getLogger(__name__)
 
@@ -962,7 +962,7 @@ def cmd_versions(db, args, out, here, now):
     report = Reporter(out)
     repo = glance_internals.image_repo(db.context)
     distrusted = []
-    found = versions.stranded(db.context, repo, now=now, refused=distrusted)
+    found = rotation.stranded(db.context, repo, now=now, refused=distrusted)
     if args.image:
         found = [i for i in found if i.image_id in set(args.image)]
         distrusted = [(i, w) for i, w in distrusted
@@ -978,7 +978,7 @@ def cmd_versions(db, args, out, here, now):
     for image in found:
         # The admin's rights are never lent: the rotation acts as the
         # caller of the image's import, as recorded in the anchor.
-        caller = versions.import_caller(image.image_id)
+        caller = rotation.import_caller(image.image_id)
         if caller is None:
             distrusted.append((image, 'the caller of its import is not '
                                       'recorded'))
@@ -987,23 +987,23 @@ def cmd_versions(db, args, out, here, now):
                        'its owner can import it again' % image.image_id)
             continue
         try:
-            rotations = versions.rotate(
+            rotations = rotation.rotate(
                 caller, image.image_id, conf.keep_versions,
                 conf.lock_timeout, now, apply=args.apply)
         except glance_internals.LockTimeout as exc:
             report.say('Not touched: image %s: %s (an import of its lineage '
                        'is rotating; run again)' % (image.image_id, exc))
             continue
-        for rotation in rotations:
+        for rotated in rotations:
             report.say('%s the rotation of image %s (lineage %s)' % (
-                verb, rotation.image.image_id,
-                rotation.lineage.describe()))
-            for other, why in rotation.refused:
+                verb, rotated.image.image_id,
+                rotated.lineage.describe()))
+            for other, why in rotated.refused:
                 distrusted.append((other, why))
                 report.say('  not changing image %s: the caller of the '
                            'import may not (%s)' % (other.image_id, why))
-            for change in (rotation.done if args.apply
-                           else rotation.changes):
+            for change in (rotated.done if args.apply
+                           else rotated.changes):
                 line = '  %s image %s: %s' % (
                     'changed' if args.apply else 'would change',
                     change.image_id, change.describe())

@@ -24,9 +24,9 @@ import testtools
 
 from glance_import_ext.cmd import status
 from glance_import_ext.cmd import stuck_imports
-from glance_import_ext.common import openpgp
 from glance_import_ext.common import options
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.manifest_verify import openpgp
 from tests import pgp
 from tests import protections
 

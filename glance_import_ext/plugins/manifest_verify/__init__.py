@@ -51,11 +51,11 @@ from oslo_config import cfg
 
 from glance_import_ext.common import checks
 from glance_import_ext.common import errors
-from glance_import_ext.common import manifests
-from glance_import_ext.common import openpgp
 from glance_import_ext.common import plugin
-from glance_import_ext.common import remote
 from glance_import_ext.plugins import checksum_verify
+from glance_import_ext.plugins.manifest_verify import manifests
+from glance_import_ext.plugins.manifest_verify import openpgp
+from glance_import_ext.plugins.manifest_verify import remote
 
 NAME = 'manifest_verify'
 URL_PROPERTY = 'expected_digests_url'

@@ -13,7 +13,7 @@
 """image_versions: a new import replaces the previous version of the image.
 
 Which earlier images the new one replaces (its *lineage*, see
-common/versions.py): by default the owner's images of the same name;
+rotation.py): by default the owner's images of the same name;
 with ``lineage = properties``, those with the same values of
 ``lineage_properties``; whatever the rule, ``replaces=<image id>`` set by
 the user names the image replaced. Never another project's image.
@@ -45,8 +45,8 @@ from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin
 from glance_import_ext.common import task
-from glance_import_ext.common import versions
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.image_versions import rotation
 
 LOG = logging.getLogger(__name__)
 NAME = 'image_versions'
@@ -92,12 +92,12 @@ def check_lineage_properties(conf):
             'name and no empty one' % NAME)
     for name in names:
         if name.startswith((glance_internals.RESERVED_PREFIX,
-                            versions.NS)):
+                            rotation.NS)):
             raise errors.ConfigError(
                 'option [%s] lineage_properties has %s: keys under %s and %s '
                 'are not image properties users set' % (
                     NAME, name, glance_internals.RESERVED_PREFIX,
-                    versions.NS))
+                    rotation.NS))
 
 
 class RecordIntent(task.ImageTask):
@@ -108,27 +108,27 @@ class RecordIntent(task.ImageTask):
         conf = cfg.CONF[NAME]
         image = p.library_repo.get(p.image_id)
         try:
-            lineage = versions.Lineage.of_image(
+            lineage = rotation.Lineage.of_image(
                 image, conf.lineage, [n.strip() for n in
                                       conf.lineage_properties])
             if lineage is None:
                 return
             self._check_named(lineage)
-        except versions.VersionError as exc:
+        except rotation.VersionError as exc:
             raise self.failure(str(exc))
-        rotation = versions.Rotation(p.context, image, lineage,
-                                     conf.keep_versions).plan(p.library_repo)
-        if rotation.refused:
-            raise self.failure(rotation.refusal_message())
-        self.update_records({versions.STATE: versions.PENDING,
-                             versions.LINEAGE: lineage.record,
-                             versions.TASK: p.task_id})
+        planned = rotation.Rotation(p.context, image, lineage,
+                                    conf.keep_versions).plan(p.library_repo)
+        if planned.refused:
+            raise self.failure(planned.refusal_message())
+        self.update_records({rotation.STATE: rotation.PENDING,
+                             rotation.LINEAGE: lineage.record,
+                             rotation.TASK: p.task_id})
         keepalive.KEEPALIVE.when_done(
             p.task_id, _after_import(p.context, p.image_id, p.task_id),
             poll=conf.rotation_poll_interval)
 
     def _check_named(self, lineage):
-        named = lineage.key.get(versions.REPLACES)
+        named = lineage.key.get(rotation.REPLACES)
         if not named:
             return
         try:
@@ -137,10 +137,10 @@ class RecordIntent(task.ImageTask):
                 glance_internals.exceptions.Forbidden):
             image = None
         if image is None or image.owner != lineage.owner:
-            raise versions.VersionError(
+            raise rotation.VersionError(
                 'property %s=%s: your project has no such image; only images '
                 'of the same project can be replaced' % (
-                    versions.REPLACES, named))
+                    rotation.REPLACES, named))
 
 
 def _after_import(context, image_id, task_id):
@@ -151,7 +151,7 @@ def _after_import(context, image_id, task_id):
             return
         conf = cfg.CONF[NAME]
         try:
-            versions.rotate(context, image_id, conf.keep_versions,
+            rotation.rotate(context, image_id, conf.keep_versions,
                             conf.lock_timeout)
         except Exception:
             LOG.exception('Image versions: rotation after image %s failed; '
