@@ -290,7 +290,7 @@ class AnchoredRepo:
         return image
 
     def save(self, image, *args, **kwargs):
-        properties = dict(image.extra_properties)
+        properties = glance_internals.properties_of(image)
         with anchoring(image.image_id, properties, self._caller):
             result = self._repo.save(image, *args, **kwargs)
         self._state.records = _own(properties)

@@ -100,7 +100,7 @@ class SourceImage:
     @classmethod
     def from_domain(cls, image):
         return cls(image.image_id, image.status,
-                   dict(image.extra_properties), image.tags,
+                   glance_internals.properties_of(image), image.tags,
                    image.disk_format, image.container_format, image.size,
                    image.checksum, image.os_hash_algo, image.os_hash_value)
 
@@ -218,10 +218,8 @@ def retry_delay(resp, attempt):
 
 def read_local_image(image_repo, image_id):
     """A local image, read through the caller's own image repository."""
-    exception = glance_internals.exceptions
-    try:
-        image = image_repo.get(image_id)
-    except (exception.NotFound, exception.Forbidden):
+    image = glance_internals.visible_image(image_repo, image_id)
+    if image is None:
         raise SourceError('source image %s not found, or not visible to '
                           'you' % image_id)
     return SourceImage.from_domain(image)

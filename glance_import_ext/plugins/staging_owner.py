@@ -29,6 +29,7 @@ from glance_import_ext.common import plugin
 from glance_import_ext.common import staging
 from glance_import_ext.common import task
 from glance_import_ext.common import workers
+from glance_import_ext import glance_internals
 
 NAME = 'staging_owner'
 STAGED_ON = 'import_ext_staged_on'
@@ -71,7 +72,8 @@ class CheckStagedHere(task.ImageTask):
 def _tasks(p):
     image = p.image()
     # Read now: Glance removes os_glance_stage_host once the flow is built.
-    stage_host = dict(image.extra_properties).get(workers.STAGE_HOST)
+    stage_host = glance_internals.properties_of(image).get(
+        workers.STAGE_HOST)
     staged_size = image.size if p.import_method == 'glance-direct' else None
     return [CheckStagedHere(p, stage_host, staged_size)]
 

@@ -46,7 +46,7 @@ GLANCE_IMPORT = re.compile(r'^\s*(import glance\b|from glance\b(?!_))', re.M)
 # What only the seam may import: Glance, its database's libraries.
 SEAM_ONLY = ('glance', 'sqlalchemy', 'oslo_db')
 SUBMODULES = (gi.actions, gi.config, gi.db, gi.glance_exceptions, gi.http,
-              gi.policy, gi.reserved)
+              gi.images, gi.policy, gi.reserved)
 
 
 def library_files():

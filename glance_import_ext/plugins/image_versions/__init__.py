@@ -131,11 +131,8 @@ class RecordIntent(task.ImageTask):
         named = lineage.key.get(rotation.REPLACES)
         if not named:
             return
-        try:
-            image = self.plugin.library_repo.get(named)
-        except (glance_internals.exceptions.NotFound,
-                glance_internals.exceptions.Forbidden):
-            image = None
+        image = glance_internals.visible_image(self.plugin.library_repo,
+                                               named)
         if image is None or image.owner != lineage.owner:
             raise rotation.VersionError(
                 'property %s=%s: your project has no such image; only images '

@@ -94,11 +94,6 @@ def _now_text(now=None):
     return now.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def _props(image):
-    # Glance's ExtraProperties: only dict(...) sees its content.
-    return dict(image.extra_properties)
-
-
 def _label(image):
     return '%s (%s)' % (image.image_id, errors.shorten(image.name or '', 60))
 
@@ -120,7 +115,7 @@ class Lineage:
 
         :raises VersionError: the image names its lineage badly.
         """
-        props = _props(image)
+        props = glance_internals.properties_of(image)
         replaces = props.get(REPLACES)
         if replaces:
             try:
@@ -187,7 +182,7 @@ class Lineage:
         """
         if image.owner != self.owner:
             return False
-        props = _props(image)
+        props = glance_internals.properties_of(image)
         if REPLACES in self.key:
             return (_same_image_id(image.image_id, self.key[REPLACES]) or
                     props.get(LINEAGE) == self.record)
@@ -200,11 +195,8 @@ class Lineage:
         found = {}
         base = {'owner': self.owner, 'deleted': False}
         if REPLACES in self.key:
-            try:
-                named = repo.get(self.key[REPLACES])
-            except (glance_internals.exceptions.NotFound,
-                    glance_internals.exceptions.Forbidden):
-                named = None
+            named = glance_internals.visible_image(repo,
+                                                   self.key[REPLACES])
             candidates = [named] if named is not None else []
             queries = [dict(base, properties={LINEAGE: self.record})]
         elif set(self.key) == {'name'}:
@@ -254,7 +246,7 @@ class Change:
             parts.append('os_hidden false -> true')
         if self.deactivate:
             parts.append('status active -> deactivated')
-        before = _props(self.image)
+        before = glance_internals.properties_of(self.image)
         for key in sorted(self.records):
             parts.append('%s: %s -> %s' % (
                 key, before.get(key, '(absent)'), self.records[key]))
@@ -292,7 +284,7 @@ class Rotation:
         # whatever is current then.
         visible = [m for m in others
                    if m.status == 'active' and not m.os_hidden and
-                   _props(m).get(STATE) != PENDING]
+                   glance_internals.properties_of(m).get(STATE) != PENDING]
         reach = REACH.get(new.visibility, 0)
         to_hide = []
         for m in visible:
@@ -313,8 +305,8 @@ class Rotation:
                 STATE: SUPERSEDED}, hide=True))
         hidden_ids = {m.image_id for m in hidden}
         # Already linked to this image: a rotation cut short, run again.
-        linked = [m for m in others
-                  if _props(m).get(SUPERSEDED_BY) == new.image_id]
+        linked = [m for m in others if glance_internals.properties_of(
+            m).get(SUPERSEDED_BY) == new.image_id]
         candidates = _newest_first(hidden + linked)
         self.previous = candidates[0] if candidates else None
         if self.keep_versions:
@@ -333,7 +325,8 @@ class Rotation:
     def _retire(self, others, hidden_ids):
         superseded = [m for m in others if m.status == 'active' and (
             m.image_id in hidden_ids or (
-                m.os_hidden and _props(m).get(SUPERSEDED_BY)))]
+                m.os_hidden and
+                glance_internals.properties_of(m).get(SUPERSEDED_BY)))]
         # The new version counts as the newest of the versions kept.
         for m in _newest_first(superseded)[max(self.keep_versions - 1, 0):]:
             why = self._refusal(m, 'deactivate_image')
@@ -448,7 +441,7 @@ def waits_for_rotation(context, image, now):
     anchor says (an intent a user forged, or an earlier one put back, is
     never acted on).
     """
-    props = _props(image)
+    props = glance_internals.properties_of(image)
     if props.get(STATE) != PENDING or image.status != 'active':
         return 'no rotation pending'
     task = glance_internals.task_or_none(context, props.get(TASK))
@@ -503,7 +496,7 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
     """
     repo = glance_internals.image_repo(context)
     image = repo.get(image_id)
-    props = _props(image)
+    props = glance_internals.properties_of(image)
     if props.get(STATE) != PENDING:
         return []
     lineage = Lineage.of_record(image.owner, props.get(LINEAGE))
@@ -532,13 +525,15 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
 
 def _ended(context, image):
     """When the image's import task last changed (its end, once ended)."""
-    task = glance_internals.task_or_none(context, _props(image).get(TASK))
+    task = glance_internals.task_or_none(
+        context, glance_internals.properties_of(image).get(TASK))
     return (task or {}).get('updated_at') or datetime.datetime.min
 
 
 def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply):
     image = repo.get(image_id)
-    if _props(image).get(STATE) != PENDING or image.status != 'active':
+    if (glance_internals.properties_of(image).get(STATE) != PENDING or
+            image.status != 'active'):
         return None
     if image.os_hidden:
         change = Change(image, {

@@ -50,9 +50,9 @@ import urllib.parse
 from oslo_config import cfg
 
 from glance_import_ext.common import checks
+from glance_import_ext.common import declarations
 from glance_import_ext.common import errors
 from glance_import_ext.common import plugin
-from glance_import_ext.plugins import checksum_verify
 from glance_import_ext.plugins.manifest_verify import manifests
 from glance_import_ext.plugins.manifest_verify import openpgp
 from glance_import_ext.plugins.manifest_verify import remote
@@ -281,7 +281,7 @@ class VerifyAgainstManifest(checks.VerifyingTask):
         if self.problem:
             raise self.failure(self.problem)
         exp = self.expected
-        declared = checksum_verify.declared_digests(
+        declared = declarations.declared_digests(
             self.plugin.image_properties())
         for algorithm, value in sorted(declared.items()):
             if exp.digests.get(algorithm, value) != value:
