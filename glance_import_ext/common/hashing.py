@@ -65,6 +65,7 @@ def check_hex_digest(algorithm, value):
 
 
 def supported():
+    """The hashlib algorithms a declaration may name (fixed length)."""
     return {a for a in hashlib.algorithms_available
             if not a.startswith('shake') and '-' not in a}
 

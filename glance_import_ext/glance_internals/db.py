@@ -66,6 +66,7 @@ def image_repo(context):
 
 
 def admin_context():
+    """Glance's admin request context, for the admin command's reads."""
     import glance.context
     return glance.context.get_admin_context()
 

@@ -143,12 +143,20 @@ class TeeInput:
         self._left = length
 
     def read(self, size=-1):
+        """Read from the request body, hashing what was read.
+
+        :param size: bytes at most; negative or None: to the end.
+        """
         chunk = self._raw.read(size) if size is not None else \
             self._raw.read()
         self._passed(chunk, to_end=size is None or size < 0)
         return chunk
 
     def readline(self, size=-1):
+        """Read a line of the request body, hashing it.
+
+        :param size: bytes at most; negative: the whole line.
+        """
         line = self._raw.readline(size)
         self._passed(line)
         return line
@@ -188,6 +196,10 @@ class UwsgiChunkedInput:
         self._done = False
 
     def read(self, size=-1):
+        """Read the de-chunked body, hashing each chunk as it arrives.
+
+        :param size: bytes at most; negative or None: to the end.
+        """
         want = size if size is not None and size >= 0 else None
         while not self._done and (want is None or len(self._buffer) < want):
             data = self._uwsgi.chunked_read()
@@ -213,6 +225,10 @@ def _uwsgi():
 
 
 class StageDigests:
+    """The paste filter: hash a stage request's body as Glance stages it.
+
+    :param app: the next WSGI application of glance-api's pipeline.
+    """
 
     def __init__(self, app):
         self.app = app
@@ -346,6 +362,11 @@ def _staged_path(image_id):
 
 
 def filter_factory(global_conf, **local_conf):
+    """The paste ``filter_factory`` of ``stage_digests``.
+
+    :param global_conf: paste's global configuration (unused).
+    :param local_conf: the filter's options (none).
+    """
     def factory(app):
         return StageDigests(app)
     return factory

@@ -57,6 +57,10 @@ def declared_digests(properties):
 
 
 class VerifyDeclaredDigests(checks.VerifyingTask):
+    """Compare the staged data with every digest the user declared.
+
+    :param plugin: the plugin's context for this import.
+    """
 
     inputs = ('file_path',)
 

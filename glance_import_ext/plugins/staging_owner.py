@@ -37,6 +37,12 @@ IMPORTED_ON = 'import_ext_imported_on'
 
 
 class CheckStagedHere(task.ImageTask):
+    """Refuse an import whose staged data is not on this worker.
+
+    :param plugin: the plugin's context for this import.
+    :param stage_host: the worker that staged the data (Glance's record).
+    :param staged_size: bytes Glance recorded at stage time (glance-direct).
+    """
 
     inputs = ('file_path',)
 
@@ -46,6 +52,10 @@ class CheckStagedHere(task.ImageTask):
         super().__init__(plugin)
 
     def run(self, file_path):
+        """Check the staged file is here, whole; record where it was.
+
+        :param file_path: the staged data's path on this worker.
+        """
         here = workers.this_worker()
         data = staging.StagedData(file_path)
         if not data.exists():

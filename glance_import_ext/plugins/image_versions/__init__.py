@@ -83,6 +83,11 @@ cfg.CONF.register_opts(image_versions_opts, group=NAME)
 
 
 def check_lineage_properties(conf):
+    """Refuse a ``lineage_properties`` option that cannot name a lineage.
+
+    :param conf: the ``[image_versions]`` group.
+    :raises ConfigError: no name, an empty name, or a reserved namespace.
+    """
     if conf.lineage != 'properties':
         return
     names = [n.strip() for n in conf.lineage_properties]
@@ -104,6 +109,11 @@ class RecordIntent(task.ImageTask):
     """Check the caller's rights, record the intent, rotate after success."""
 
     def run(self):
+        """Record the intent; the rotation runs once the import ends.
+
+        Refuses the import when its caller may not change a version the
+        rotation would change.
+        """
         p = self.plugin
         conf = cfg.CONF[NAME]
         image = p.library_repo.get(p.image_id)

@@ -147,6 +147,12 @@ class Lineage:
 
     @classmethod
     def of_record(cls, owner, text):
+        """The lineage an image's ``import_ext_version_lineage`` names.
+
+        :param owner: the image's owner.
+        :param text: the record's JSON text.
+        :raises VersionError: the record is unreadable.
+        """
         try:
             key = json.loads(text)
         except (TypeError, ValueError):
@@ -159,15 +165,18 @@ class Lineage:
 
     @property
     def record(self):
+        """The lineage as the JSON text recorded on its images."""
         return json.dumps(self.key, sort_keys=True, separators=(',', ':'))
 
     @property
     def lock_name(self):
+        """The name of the database lock rotations of this lineage take."""
         digest = hashlib.sha256(('%s\n%s' % (self.owner, self.record))
                                 .encode('utf-8')).hexdigest()
         return 'import_ext_lineage_' + digest[:40]
 
     def describe(self):
+        """The lineage for messages: ``key=value, ...``."""
         return ', '.join('%s=%s' % (k, errors.shorten(v, 60))
                          for k, v in sorted(self.key.items()))
 
@@ -238,9 +247,11 @@ class Change:
 
     @property
     def image_id(self):
+        """The id of the image this change is for."""
         return self.image.image_id
 
     def describe(self):
+        """The change for the admin command: each field before and after."""
         parts = []
         if self.hide:
             parts.append('os_hidden false -> true')
@@ -276,6 +287,10 @@ class Rotation:
         self.done = []
 
     def plan(self, repo):
+        """Work out the changes; returns this Rotation.
+
+        :param repo: the image repository of the import's caller.
+        """
         new = self.image
         others = [m for m in self.lineage.members(repo)
                   if m.image_id != new.image_id]
@@ -351,6 +366,7 @@ class Rotation:
         return None if allowed else "Glance's policy does not allow %s" % rule
 
     def notes(self):
+        """Why versions were left alone, for the new image's note."""
         notes = ['not replaced: %s (%s)' % (_label(m), why)
                  for m, why in self.refused]
         notes += ['left visible: %s is %s, this image only %s' % (

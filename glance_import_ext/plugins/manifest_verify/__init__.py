@@ -113,6 +113,11 @@ class TrustRule:
 
     @classmethod
     def parse(cls, text):
+        """A rule from its option text, ``PREFIX KEYRING SIGNATURE``.
+
+        :param text: one value of ``[manifest_verify] trust_rule``.
+        :raises ConfigError: naming what is wrong with it.
+        """
         parts = text.split()
         if len(parts) != 3:
             raise errors.ConfigError(
@@ -150,6 +155,11 @@ class TrustRule:
 
 
 def trust_rules(conf):
+    """Every configured trust rule, parsed.
+
+    :param conf: the ``[manifest_verify]`` group.
+    :raises ConfigError: at the first rule that is wrong.
+    """
     return [TrustRule.parse(text) for text in conf.trust_rule]
 
 
@@ -189,6 +199,7 @@ class Expected:
         self.signer = signer
 
     def where(self):
+        """Where the digests come from, for messages."""
         return 'entry %s of manifest %s' % (errors.shorten(self.entry),
                                             errors.clip(self.url, 120))
 
@@ -269,6 +280,13 @@ class ManifestProblem(Exception):
 
 
 class VerifyAgainstManifest(checks.VerifyingTask):
+    """Compare the staged data with the manifest's entry for it.
+
+    :param plugin: the plugin's context for this import.
+    :param expected: the digests the manifest lists (Expected).
+    :param problem: why the manifest could not be used; the check fails
+        with it.
+    """
 
     inputs = ('file_path',)
 
