@@ -199,6 +199,8 @@ class VersionsCase(testtools.TestCase):
         self.lock = self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'named_lock',
             side_effect=lambda name, timeout: contextlib.nullcontext())).mock
+        self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'database_lock_kind', return_value='mysql'))
         # The caller an anchor records, as the context it stands for.
         self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'caller_context',
