@@ -30,16 +30,11 @@ task fails, every task that ran is reverted. ``ImageTask`` makes that safe:
   task message.
 """
 
-import time
-
 from oslo_log import log as logging
 from taskflow import task
 
 from glance_import_ext.common import errors
-from glance_import_ext.common import heartbeat
 from glance_import_ext.common import records
-from glance_import_ext.common import stage_record
-from glance_import_ext.common import staging
 from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
@@ -90,30 +85,6 @@ class ImageTask(task.Task):
 
     def run(self, **inputs):
         raise NotImplementedError
-
-    def staged_digests(self, file_path, algorithms):
-        """({algorithm: hex}, size) of the staged data.
-
-        Shares one pass with the import's other verifying plugins (see
-        hashing.ImportDigests) and keeps the task fresh while it hashes.
-        """
-        data = staging.StagedData(file_path)
-        beat = heartbeat.Heartbeat(self.plugin.task_repo,
-                                   self.plugin.task_id)
-        label = self.plugin.name
-
-        def progress(done):
-            beat.beat('%s: hashed %d MiB' % (label, done // 2 ** 20))
-
-        digests = self.plugin.shared.digests
-        image_id = self.plugin.image_id
-        start = time.monotonic()
-        found = digests.of(data.chunks, data.path, algorithms, progress,
-                           recorded=lambda: stage_record.take(data.path,
-                                                              image_id))
-        LOG.info('%s: digests (%s) of image %s ready in %.3f s', label,
-                 '+'.join(sorted(found)), image_id, time.monotonic() - start)
-        return found, data.size()
 
     def failure(self, message):
         """An ImportFailed for this plugin, to raise."""
