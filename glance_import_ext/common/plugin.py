@@ -22,7 +22,8 @@ Every plugin's ``get_flow(**kwargs)`` ends in ``build_flow``, which
 - starts with a guard that owns the library's records and leaves a failed
   import retryable (guards);
 - has the import watched by the process's keepalive, so that the admin
-  command can tell a dead import from a live one (keepalive).
+  command can tell a dead import from a live one (keepalive);
+- ends with the stop of a dry run, which acts only in one (dry_run).
 """
 
 from oslo_log import log as logging

@@ -28,6 +28,10 @@ task fails, every task that ran is reverted. ``ImageTask`` makes that safe:
   at the first revert that raises, and the failure guards, which run last,
   would never act. What cannot be restored is logged and added to the
   task message.
+
+``ImageTask`` holds only the task's life: running, changing the image,
+undoing, failing. What checks need besides (modes, the shared hashing
+pass) is ``checks.VerifyingTask``'s.
 """
 
 from oslo_log import log as logging
@@ -87,7 +91,10 @@ class ImageTask(task.Task):
         raise NotImplementedError
 
     def failure(self, message):
-        """An ImportFailed for this plugin, to raise."""
+        """An ImportFailed for this plugin, to raise.
+
+        :param message: the task message, after the plugin's name.
+        """
         return errors.ImportFailed(self.plugin.name, message)
 
     # -- changing the image --------------------------------------------
