@@ -224,7 +224,7 @@ class TaskKeepalive:
         self._wake.set()
 
     def watching(self):
-        """The ids of the tasks watched now, sorted."""
+        """The ids of the tasks watched or waited on now, sorted."""
         with self._lock:
             return sorted(self._watched)
 
@@ -255,7 +255,10 @@ class TaskKeepalive:
                         return
 
     def tick(self):
-        """Update every watched task still processing; True if any left."""
+        """Look at every task once, update those kept fresh; True if any left.
+
+        A task that left processing is dropped and its waiters called.
+        """
         with self._lock:
             watched = list(self._watched.values())
         for item in watched:
