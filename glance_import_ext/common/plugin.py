@@ -121,7 +121,12 @@ class PluginContext:
         return self.image_repo.get(self.image_id)
 
     def image_properties(self):
-        """The image's extra properties as a plain dict (a copy)."""
+        """The image's extra properties as a plain dict.
+
+        Glance's ExtraProperties mixes MutableMapping into dict, and its
+        items()/values() come out empty; only a copy (properties_of) sees
+        the content.
+        """
         return glance_internals.properties_of(self.image())
 
 
