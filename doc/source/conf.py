@@ -16,6 +16,14 @@ Build with ``tox -e docs`` (``sphinx-build -W -b html doc/source
 doc/build/html``).
 """
 
+import os
+import sys
+
+# _exts/release_facts.py: the release table and substitutions, from
+# glance_import_ext/glance_internals/releases.py.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '_exts'))
+
 # -- General configuration ------------------------------------------------
 
 extensions = [
@@ -23,6 +31,7 @@ extensions = [
     # Renders the option reference from the oslo.config.opts entry point
     # (``.. show-options:: glance_import_ext``).
     'oslo_config.sphinxext',
+    'release_facts',
 ]
 
 # openstackdocstheme
