@@ -15,6 +15,7 @@
 import contextlib
 import subprocess
 import sys
+from unittest import mock
 
 import fixtures
 from oslo_config import cfg
@@ -73,6 +74,21 @@ class TestProblem(LockTestCase):
         self.conf.config(group='image_versions', coordination_url='file:///x')
         self.assertIsNone(lock.problem())
         self.kind.assert_not_called()
+
+    def test_coordination_url_without_tooz(self):
+        self.conf.config(group='image_versions',
+                         coordination_url='file:///never-started')
+        without_tooz = mock.patch.dict(
+            sys.modules, {'tooz': None, 'tooz.coordination': None})
+        without_tooz.start()
+        self.addCleanup(without_tooz.stop)
+        self.assertIn('tooz is not installed', lock.problem())
+        self.assertRaisesRegex(lock.LockUnavailable, 'tooz is not installed',
+                               self.enter_lock)
+
+    def enter_lock(self):
+        with lock.lineage_lock('x', 1):
+            pass
 
     def test_a_database_that_cannot_say(self):
         self.kind.side_effect = RuntimeError('gone')

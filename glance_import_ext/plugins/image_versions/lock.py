@@ -62,6 +62,10 @@ def problem(conf=None, lock_kind=None):
         Glance's engine, ``glance_internals.database_lock_kind``).
     """
     if _url(conf):
+        try:
+            _tooz_coordination()
+        except LockUnavailable as exc:
+            return str(exc)
         return None
     try:
         kind = (lock_kind or glance_internals.database_lock_kind)()
@@ -117,6 +121,18 @@ def lineage_lock(name, timeout):
                         name, type(exc).__name__)
 
 
+def _tooz_coordination():
+    try:
+        from tooz import coordination
+    except ImportError:
+        raise LockUnavailable(
+            'coordination_url is set but tooz is not installed in '
+            "glance-api's Python environment (install "
+            'glance-import-ext[coordination] or tooz, and the client '
+            "library of the backend)")
+    return coordination
+
+
 def probe(url, timeout=5):
     """Take and release a lock of the backend at ``url``; None or why not.
 
@@ -125,7 +141,10 @@ def probe(url, timeout=5):
     :param url: a coordination_url.
     :param timeout: seconds to wait for the probe's lock.
     """
-    from tooz import coordination
+    try:
+        coordination = _tooz_coordination()
+    except LockUnavailable as exc:
+        return str(exc)
     member = ('glance-import-ext-preflight.%s.%d' % (
         socket.gethostname(), os.getpid())).encode('utf-8')
     try:
@@ -146,6 +165,8 @@ def probe(url, timeout=5):
 def _tooz_lock(url, name):
     try:
         return coordinator(url).get_lock(name.encode('utf-8'))
+    except LockUnavailable:
+        raise
     except Exception as exc:
         raise LockUnavailable('the coordination backend failed (%s: %s)' % (
             type(exc).__name__, errors.bounded(exc, 200)))
@@ -164,7 +185,7 @@ def coordinator(url):
         found = _COORDINATORS.get(url)
         if found is not None and found[0] == os.getpid():
             return found[1]
-        from tooz import coordination
+        coordination = _tooz_coordination()
         member = ('glance-import-ext.%s.%d' % (
             socket.gethostname(), os.getpid())).encode('utf-8')
         started = coordination.get_coordinator(url, member)
