@@ -16,6 +16,13 @@ Build with ``tox -e docs`` (``sphinx-build -W -b html doc/source
 doc/build/html``).
 """
 
+import os
+import sys
+
+# The local extension rendering the CLI reference (_ext/).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '_ext'))
+
 # -- General configuration ------------------------------------------------
 
 extensions = [
@@ -23,6 +30,9 @@ extensions = [
     # Renders the option reference from the oslo.config.opts entry point
     # (``.. show-options:: glance_import_ext``).
     'oslo_config.sphinxext',
+    # The CLI reference of glance-import-ext-manage, generated from its
+    # argparse parser (``.. manage-reference::``).
+    'manage_reference',
 ]
 
 # openstackdocstheme

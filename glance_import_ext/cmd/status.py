@@ -140,6 +140,7 @@ class Checks(upgradecheck.UpgradeCommands):
     # -- what the configuration says -------------------------------------
     @property
     def plugins(self):
+        """The names listed in image_import_plugins."""
         return glance_internals.image_import_plugins(self.conf)
 
     def library_listed(self):
@@ -149,11 +150,13 @@ class Checks(upgradecheck.UpgradeCommands):
                 if n in eps and plugin_list.is_library(eps[n])]
 
     def glance_version(self):
+        """The installed Glance's version ('' if it is not installed)."""
         if self._glance_version is None:
             self._glance_version = installed_version('glance')
         return self._glance_version
 
     def glance_major(self):
+        """The installed Glance's major version, or None."""
         try:
             return int(self.glance_version().split('.')[0])
         except ValueError:
@@ -624,8 +627,7 @@ class Checks(upgradecheck.UpgradeCommands):
             return result(SUCCESS, 'staging directory %s does not exist '
                                    'yet; Glance creates it (%s is '
                                    'writable)' % (
-                                       shown, values.show(parent,
-                                                                 200)))
+                                       shown, values.show(parent, 200)))
         if not os.access(path, os.W_OK | os.X_OK):
             return result(FAILURE, 'staging directory %s is not writable '
                                    'by this user (uid %d)' % (
@@ -775,6 +777,7 @@ def main(argv=None, prog=PROG):
                          'Hint: fix the file named\n' % (
                              prog, values.show(exc, 300)))
         return FAILURE
+
 
 if __name__ == '__main__':
     sys.exit(main())

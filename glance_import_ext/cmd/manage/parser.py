@@ -254,13 +254,17 @@ def actions_of(parser):
     :returns: a list of ((category, action), parser), in help order.
     """
     found = []
-    for category, category_parser in _subparsers(parser).items():
-        for action, action_parser in _subparsers(category_parser).items():
+    for category, category_parser in subparsers(parser).items():
+        for action, action_parser in subparsers(category_parser).items():
             found.append(((category, action), action_parser))
     return found
 
 
-def _subparsers(parser):
+def subparsers(parser):
+    """The parsers of the categories (or actions) of ``parser``, by name.
+
+    :param parser: the command's parser, or a category's.
+    """
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return action.choices
