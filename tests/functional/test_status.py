@@ -116,10 +116,9 @@ class TestStatus(testtools.TestCase):
     def test_manage_upgrade_check_is_the_same(self):
         # The same checks and exit code through the admin command, for a
         # configuration with warnings and one with failures.
-        for worker in (self.worker(plugins=['staging_owner',
-                                            'checksum_verify'],
-                                   record_key=None),
-                       self.worker(plugins=['checksum_verfy'])):
+        for plugins, key in ((['staging_owner', 'checksum_verify'], None),
+                             (['checksum_verfy'], RECORD_KEY)):
+            worker = self.worker(plugins=plugins, record_key=key)
             by_status = self.check(worker, '--json')
             by_manage = worker.command(MANAGE, 'upgrade', 'check', '--json',
                                        timeout=60)
