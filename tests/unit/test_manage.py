@@ -566,7 +566,8 @@ class TestList(Base):
         self.assertEqual([], self.probed)
 
 
-class TestRecover(Base):
+class DeadAndAliveImports(Base):
+    """A dead import with its staged data here, and a live import."""
 
     def setUp(self):
         super().setUp()
@@ -575,6 +576,12 @@ class TestRecover(Base):
         self.staged(self.dead)
         self.alive = self.db.add(make_image(2, lock=task_id(2)),
                                  make_task(2, age=1))
+
+
+class TestRecover(DeadAndAliveImports):
+
+    def setUp(self):
+        super().setUp()
         self.waiting = self.db.add(make_image(3, 'uploading',
                                               **{STAGE_HOST: A}))
 
@@ -836,16 +843,8 @@ class TestGlanceDb(Base):
         locked.assert_called_once_with(['queued'])
 
 
-class TestJsonOfChanges(Base):
+class TestJsonOfChanges(DeadAndAliveImports):
     """-f json of the actions that change images: one document."""
-
-    def setUp(self):
-        super().setUp()
-        self.dead = self.db.add(make_image(1, lock=task_id(1)),
-                                make_task(1, age=STALE + 1))
-        self.staged(self.dead)
-        self.alive = self.db.add(make_image(2, lock=task_id(2)),
-                                 make_task(2, age=1))
 
     def document(self):
         return json.loads(self.out.getvalue())

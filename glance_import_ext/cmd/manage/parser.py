@@ -124,9 +124,11 @@ def _add_format(action, what):
                              % what)
 
 
-def _add_apply(action, what):
+def _add_change_options(action, what, planned):
+    """--apply, and -f json of what is planned or applied."""
     action.add_argument('--apply', action='store_true',
                         help='%s (default: dry run)' % what)
+    _add_format(action, 'the planned or applied %s' % planned)
 
 
 def _add_imports(categories):
@@ -166,8 +168,7 @@ def _add_recover(actions):
                     'holds. Live imports are never touched.')
     recover.add_argument('--image', action='append', metavar='ID',
                          help='only this image (repeatable)')
-    _add_apply(recover, 'change the images')
-    _add_format(recover, 'the planned or applied changes')
+    _add_change_options(recover, 'change the images', 'changes')
 
 
 def _add_clean(actions):
@@ -184,8 +185,7 @@ def _add_clean(actions):
                             '(http or https, with a host)')
     clean.add_argument('--action', choices=('reset', 'delete'),
                        default='reset', help='default: reset')
-    _add_apply(clean, 'change the images')
-    _add_format(clean, 'the planned or applied changes')
+    _add_change_options(clean, 'change the images', 'changes')
 
 
 def _add_versions(categories):
@@ -202,8 +202,7 @@ def _add_versions(categories):
                     'rights, under the lineage lock imports use.')
     rotate.add_argument('image', nargs='*', metavar='IMAGE',
                         help='only these image ids (default: all)')
-    _add_apply(rotate, 'make the changes')
-    _add_format(rotate, 'the planned or applied rotations')
+    _add_change_options(rotate, 'make the changes', 'rotations')
 
 
 def _add_records(categories):
