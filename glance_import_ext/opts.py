@@ -24,6 +24,12 @@ from glance_import_ext.plugins import metadata_copy
 
 
 def list_opts():
+    """Every option of the library, by group, for oslo.config's tools.
+
+    The ``oslo.config.opts`` entry point: oslo-config-generator writes the
+    sample ``etc/glance-image-import.conf`` from it, and the docs list the
+    options from it.
+    """
     return [
         (options.GROUP, copy.deepcopy(options.common_opts)),
         (metadata_copy.NAME, copy.deepcopy(metadata_copy.metadata_copy_opts)),

@@ -25,8 +25,11 @@ directory of glance-api.conf, as glance-api and
 glance-import-ext-manage read it. ``glance-import-ext-manage upgrade check``
 runs the same checks.
 
-It changes nothing: no file is written, the database is not connected to,
-no network is used; ``gpgv --version`` is the one program it runs.
+It changes nothing: no file is written; ``gpgv --version`` is the one
+program it runs. With ``image_versions`` listed it connects to what gives
+the lineage lock, to see that it does: the coordination backend (a lock
+taken and released), or else a MySQL/MariaDB database (is it a Galera
+node?); nothing else is connected to.
 """
 
 import argparse
@@ -47,7 +50,6 @@ from glance_import_ext.cmd.manage import config as manage_config
 from glance_import_ext.cmd.manage import errors as manage_errors
 from glance_import_ext.cmd.manage import values
 from glance_import_ext.common import errors
-from glance_import_ext.common import openpgp
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin_list
 from glance_import_ext import glance_internals
@@ -55,6 +57,7 @@ from glance_import_ext.middleware import stage_digests
 from glance_import_ext import opts
 from glance_import_ext.plugins import image_versions
 from glance_import_ext.plugins import manifest_verify
+from glance_import_ext.plugins.manifest_verify import openpgp
 from glance_import_ext.plugins import metadata_copy
 
 PROG = 'glance-import-ext-status'
@@ -572,20 +575,34 @@ class Checks(upgradecheck.UpgradeCommands):
         if image_versions.NAME not in self.plugins:
             return result(SUCCESS, '%s is not listed: no lock needed' %
                           image_versions.NAME)
+        group = self.conf[image_versions.NAME]
+        url = (group.coordination_url or '').strip()
+        if url:
+            # Only the scheme is shown: the URL may hold a password.
+            scheme = url.split(':', 1)[0]
+            why = image_versions.lock.probe(url)
+            if why:
+                return result(FAILURE, '[%s] coordination_url (%s) does not '
+                                       'give a lock: %s' % (
+                                           image_versions.NAME, scheme, why),
+                              'start the backend or correct the URL')
+            return result(SUCCESS, '[%s] coordination_url (%s) gives the '
+                                   'lineage lock' % (image_versions.NAME,
+                                                     scheme))
         connection = self.conf.database.connection or ''
-        # Only the dialect is shown: the URL may hold a password.
-        dialect = connection.split(':', 1)[0].split('+', 1)[0].lower()
-        if dialect in ('mysql', 'mariadb'):
-            return result(SUCCESS, '[database] connection is %s: '
-                                   'GET_LOCK serializes every glance-api '
-                                   'of the lineage' % dialect)
-        return result(FAILURE, '[database] connection is %s: %s would '
-                               'only lock within one glance-api process, '
-                               'and two workers could rotate the same '
-                               'lineage at once' % (
-                                   dialect or 'not set', image_versions.NAME),
-                      'use MySQL or MariaDB for Glance, or remove '
-                      'image_versions from the list')
+        kinds = {}
+
+        def lock_kind():
+            kinds['found'] = glance_internals.database_lock_kind_at(
+                connection)
+            return kinds['found']
+        why = image_versions.lock.problem(group, lock_kind)
+        if why:
+            return result(FAILURE, why,
+                          'set [%s] coordination_url, or remove %s from the '
+                          'list' % (image_versions.NAME, image_versions.NAME))
+        return result(SUCCESS, 'Glance\'s database (%s) serializes every '
+                               'glance-api of a lineage' % kinds['found'])
 
     # -- 11 --------------------------------------------------------------
     @_never_raises

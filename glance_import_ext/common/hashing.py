@@ -32,6 +32,7 @@ from glance_import_ext.common import errors
 LOG = logging.getLogger(__name__)
 _HEX = re.compile(r'^[0-9a-f]+$')
 _QUEUE_DEPTH = 2
+BATCH = 1024 * 1024  # bytes handed to the hashing threads at a time
 
 
 def check_algorithm(name):
@@ -64,6 +65,7 @@ def check_hex_digest(algorithm, value):
 
 
 def supported():
+    """The hashlib algorithms a declaration may name (fixed length)."""
     return {a for a in hashlib.algorithms_available
             if not a.startswith('shake') and '-' not in a}
 
@@ -83,33 +85,75 @@ def digest_stream(chunks, algorithms, progress=None):
 
 
 def _digest_stream(chunks, algorithms, progress):
-    hashers = {a: hashlib.new(a) for a in algorithms}
-    total = 0
-    if len(hashers) <= 1:
-        for chunk in chunks:
-            for h in hashers.values():
-                h.update(chunk)
-            total += len(chunk)
-            if progress:
-                progress(total)
-        return {a: h.hexdigest() for a, h in hashers.items()}, total
-
-    # The algorithms in threads of their own, also the first: the reading
-    # thread then reads ahead while they hash (measured faster than
-    # hashing one algorithm in the reading thread).
-    feeds = [HashThread(group) for group in spread(
-        list(hashers.values()), max_threads())]
+    hasher = MultiDigest(algorithms)
     try:
         for chunk in chunks:
-            for feed in feeds:
-                feed.put(chunk)
-            total += len(chunk)
+            hasher.update(chunk)
             if progress:
-                progress(total)
+                progress(hasher.total)
     finally:
+        digests = hasher.hexdigests()
+    return digests, hasher.total
+
+
+class MultiDigest:
+    """Several digests of what is fed, in one pass and constant memory.
+
+    The one hasher of the library: the import's pass over staged data and
+    the stage filter's tee both feed one. With more than one algorithm
+    (or ``threaded``), the algorithms run in threads of their own, at
+    most one per core, fed through bounded queues: the feeding thread
+    reads ahead, or serves its request, while they hash.
+
+    :param algorithms: hashlib names (an iterable, a dict's keys).
+    :param threaded: hash off the feeding thread even for one algorithm;
+        default: only for more than one.
+    """
+
+    def __init__(self, algorithms, threaded=None):
+        self._hashers = {a: hashlib.new(a) for a in algorithms}
+        if threaded is None:
+            threaded = len(self._hashers) > 1
+        self._feeds = [
+            HashThread(group) for group in spread(
+                list(self._hashers.values()), max_threads())
+        ] if threaded and self._hashers else []
+        self._batch = []
+        self._batched = 0
+        self.total = 0
+
+    def update(self, chunk):
+        """Hash ``chunk`` (bytes); an empty one changes nothing."""
+        self.total += len(chunk)
+        if not self._feeds:
+            for hasher in self._hashers.values():
+                hasher.update(chunk)
+            return
+        # Small reads (Glance reads a request 64 KiB at a time) are handed
+        # over in batches of BATCH bytes: one hand-over per read would
+        # cost two thread switches each; memory stays at a few batches.
+        if chunk:
+            self._batch.append(chunk)
+            self._batched += len(chunk)
+        if self._batched >= BATCH:
+            self._flush()
+
+    def _flush(self):
+        if not self._batch:
+            return
+        data = self._batch[0] if len(self._batch) == 1 else b''.join(
+            self._batch)
+        self._batch, self._batched = [], 0
+        for feed in self._feeds:
+            feed.put(data)
+
+    def hexdigests(self):
+        """{algorithm: hexdigest} of everything fed; ends the threads."""
+        self._flush()
+        feeds, self._feeds = self._feeds, []
         for feed in feeds:
             feed.close()
-    return {a: h.hexdigest() for a, h in hashers.items()}, total
+        return {a: h.hexdigest() for a, h in self._hashers.items()}
 
 
 def max_threads():

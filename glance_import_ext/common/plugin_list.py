@@ -92,6 +92,10 @@ def installed():
 
 
 def is_library(entry_point):
+    """True if ``entry_point`` is one of this library's plugins.
+
+    :param entry_point: an entry point of Glance's plugin namespace.
+    """
     return entry_point.value.startswith(LIBRARY_MODULES)
 
 

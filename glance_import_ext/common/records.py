@@ -76,6 +76,13 @@ BAD = frozenset([FORGED, ROLLED_BACK, REMOVED, UNSEALED])
 
 
 def is_record(key):
+    """True if the property ``key`` is a record the plugins write.
+
+    The ``import_ext_`` names a user sets to ask for something (REQUESTS)
+    are not records.
+
+    :param key: an image property's name.
+    """
     return key.startswith(NAMESPACE) and key not in REQUESTS
 
 
@@ -271,6 +278,10 @@ class AnchoredRepo:
         self._state = state
 
     def get(self, image_id):
+        """The image, with this import's records as its plugins last saved.
+
+        :param image_id: the image's id.
+        """
         image = self._repo.get(image_id)
         expected = self._state.records
         if expected is None:
@@ -290,7 +301,12 @@ class AnchoredRepo:
         return image
 
     def save(self, image, *args, **kwargs):
-        properties = dict(image.extra_properties)
+        """Save ``image`` and anchor its records, in two phases.
+
+        :param image: the domain image to save; the rest goes to Glance's
+            repository as given.
+        """
+        properties = glance_internals.properties_of(image)
         with anchoring(image.image_id, properties, self._caller):
             result = self._repo.save(image, *args, **kwargs)
         self._state.records = _own(properties)

@@ -84,12 +84,18 @@ class SourceImage:
         return 'image %s' % self.id
 
     def require_active(self):
+        """Raise SourceError unless the source image is active."""
         if self.status != 'active':
             raise SourceError('source %s is %s, not active' % (
                 self, self.status), 'import again once it is active')
 
     @classmethod
     def from_api(cls, body, region=None):
+        """The source image from an Images API answer.
+
+        :param body: the JSON body of ``GET /v2/images/{id}``.
+        :param region: the region it was read from (for messages).
+        """
         props = {k: v for k, v in body.items() if k not in CORE_FIELDS}
         return cls(body['id'], body.get('status'), props, body.get('tags'),
                    body.get('disk_format'), body.get('container_format'),
@@ -99,8 +105,12 @@ class SourceImage:
 
     @classmethod
     def from_domain(cls, image):
+        """The source image from a domain image of this Glance.
+
+        :param image: an image of a caller's repository.
+        """
         return cls(image.image_id, image.status,
-                   dict(image.extra_properties), image.tags,
+                   glance_internals.properties_of(image), image.tags,
                    image.disk_format, image.container_format, image.size,
                    image.checksum, image.os_hash_algo, image.os_hash_value)
 
@@ -218,10 +228,8 @@ def retry_delay(resp, attempt):
 
 def read_local_image(image_repo, image_id):
     """A local image, read through the caller's own image repository."""
-    exception = glance_internals.exceptions
-    try:
-        image = image_repo.get(image_id)
-    except (exception.NotFound, exception.Forbidden):
+    image = glance_internals.visible_image(image_repo, image_id)
+    if image is None:
         raise SourceError('source image %s not found, or not visible to '
                           'you' % image_id)
     return SourceImage.from_domain(image)

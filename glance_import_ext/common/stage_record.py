@@ -51,10 +51,15 @@ class Invalid(Exception):
 
 
 def path_of(staged_path):
+    """Where the stage record of the staged file ``staged_path`` lives.
+
+    :param staged_path: the staged file's path.
+    """
     return staged_path + SUFFIX
 
 
 def boot_id():
+    """This host's boot id: a record is only good until the next boot."""
     try:
         with open(BOOT_ID) as f:
             return f.read().strip()
@@ -180,6 +185,10 @@ def take(staged_path, image_id):
 
 
 def remove(staged_path):
+    """Remove the stage record of ``staged_path``, if there is one.
+
+    :param staged_path: the staged file's path.
+    """
     remove_path(path_of(staged_path))
 
 

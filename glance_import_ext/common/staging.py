@@ -36,9 +36,11 @@ class StagedData:
         self.path = file_uri[len(FILE_SCHEME):]
 
     def exists(self):
+        """True if the staged file is on this worker."""
         return os.path.isfile(self.path)
 
     def size(self):
+        """The staged file's size in bytes."""
         return os.path.getsize(self.path)
 
     def chunks(self, chunk_size=None):
@@ -100,6 +102,7 @@ class Snapshot:
 
     @property
     def known(self):
+        """True once the staged file was taken (a glance-direct import)."""
         return self.path is not None
 
     def state(self):

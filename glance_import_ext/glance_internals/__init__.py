@@ -45,6 +45,8 @@ Submodules:
     ``ImportActionWrapper``, its private ``_image``, the import's slot.
 ``glance_exceptions``
     Glance's exceptions (``exceptions``, ``upload_failure_base``).
+``images``
+    Domain images as a caller's repository hands them out.
 ``db``
     The database: repositories, the DB API, sessions, the named lock,
     the records' anchor table, and the verbs the rest of the library
@@ -64,6 +66,7 @@ from glance_import_ext.glance_internals import config
 from glance_import_ext.glance_internals import db
 from glance_import_ext.glance_internals import glance_exceptions
 from glance_import_ext.glance_internals import http
+from glance_import_ext.glance_internals import images
 from glance_import_ext.glance_internals import policy
 from glance_import_ext.glance_internals import releases
 from glance_import_ext.glance_internals import reserved
@@ -91,6 +94,9 @@ import_slot = actions.import_slot
 wrapped_image = actions.wrapped_image
 
 # -- Glance's exceptions (glance_exceptions) ---------------------------------
+properties_of = images.properties_of
+visible_image = images.visible_image
+
 exceptions = glance_exceptions.exceptions
 upload_failure_base = glance_exceptions.upload_failure_base
 
@@ -100,8 +106,12 @@ image_repo = db.image_repo
 admin_context = db.admin_context
 sqlalchemy_api = db.sqlalchemy_api
 sqlalchemy_models = db.sqlalchemy_models
+SHARED_LOCK_KINDS = db.SHARED_LOCK_KINDS
+database_lock_kind = db.database_lock_kind
+database_lock_kind_at = db.database_lock_kind_at
 named_lock = db.named_lock
 LockTimeout = db.LockTimeout
+LockUnavailable = db.LockUnavailable
 ANCHOR_TABLE = db.ANCHOR_TABLE
 anchor_get = db.anchor_get
 anchored_image_ids = db.anchored_image_ids
@@ -162,6 +172,7 @@ refusal_reason = http.refusal_reason
 
 # name -> where it was checked, for every name above.
 VERIFIED = {}
-for _part in (reserved, actions, glance_exceptions, db, policy, config, http):
+for _part in (reserved, actions, images, glance_exceptions, db, policy,
+              config, http):
     VERIFIED.update(_part.VERIFIED)
 del _part

@@ -32,7 +32,6 @@ as they were when the seam was one module: a test's patch of
 
 import contextlib
 import functools
-import threading
 
 from glance_import_ext import glance_internals as seam
 from glance_import_ext.glance_internals import releases
@@ -66,6 +65,7 @@ def image_repo(context):
 
 
 def admin_context():
+    """Glance's admin request context, for the admin command's reads."""
     import glance.context
     return glance.context.get_admin_context()
 
@@ -100,42 +100,144 @@ def _session(factory_name):
         yield session
 
 
+# What the database's own named locks are worth (database_lock_kind).
+SHARED_LOCK_KINDS = ('mysql', 'postgresql')
+
+
+def database_lock_kind():
+    """Which named lock Glance's database gives every glance-api alike.
+
+    'mysql' (MySQL or MariaDB: GET_LOCK is server-wide), 'postgresql'
+    (advisory locks, server-wide), 'galera' (a MariaDB Galera node:
+    GET_LOCK holds on that node only, another node grants the same lock
+    at the same time), else the dialect's name (no such lock). Asked once
+    per engine.
+    """
+    engine = seam.sqlalchemy_api().get_engine()
+    kind = _LOCK_KINDS.get(engine)
+    if kind is None:
+        kind = engine.dialect.name
+        if kind == 'mysql' and _wsrep_on(engine):
+            kind = 'galera'
+        _LOCK_KINDS[engine] = kind
+    return kind
+
+
+_LOCK_KINDS = {}
+
+
+def database_lock_kind_at(url):
+    """database_lock_kind of the database at ``url``, not Glance's engine.
+
+    For the pre-flight, before glance-api runs: one short connection
+    (MySQL/MariaDB only: the dialect says the rest), closed at once.
+
+    :param url: an SQLAlchemy URL (``[database] connection``).
+    :raises: SQLAlchemy's errors when the database cannot be reached.
+    """
+    import sqlalchemy
+    from sqlalchemy import pool
+    kind = sqlalchemy.engine.make_url(url).get_backend_name()
+    if kind != 'mysql':
+        return kind
+    engine = sqlalchemy.create_engine(url, poolclass=pool.NullPool)
+    try:
+        return 'galera' if _wsrep_on(engine) else kind
+    finally:
+        engine.dispose()
+
+
+def _wsrep_on(engine):
+    import sqlalchemy
+    with engine.connect() as conn:
+        row = conn.execute(sqlalchemy.text(
+            "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'")).first()
+    return row is not None and str(row[1]).upper() == 'ON'
+
+
 @contextlib.contextmanager
 def named_lock(name, timeout):
     """Hold the database-wide lock ``name`` (at most 64 characters).
 
-    MySQL/MariaDB's GET_LOCK on a connection of Glance's engine: every
-    glance-api sharing the database, and the admin command, serialize on
-    it. Held until the block ends or the connection drops (a killed
-    process releases it). Other databases (SQLite in unit tests) have no
-    such lock: a lock of this process stands in.
+    On a connection of Glance's engine, so every glance-api sharing the
+    database, and the admin command, serialize on it: MySQL/MariaDB's
+    GET_LOCK, PostgreSQL's session advisory lock. Held until the block
+    ends or the connection drops (a killed process releases it).
 
     :raises LockTimeout: not obtained within ``timeout`` seconds.
+    :raises LockUnavailable: the database has no lock every glance-api
+        shares (database_lock_kind): never a weaker one in its place.
     """
-    import sqlalchemy
+    kind = seam.database_lock_kind()
+    if kind not in SHARED_LOCK_KINDS:
+        raise LockUnavailable(kind)
     engine = seam.sqlalchemy_api().get_engine()
-    if engine.dialect.name != 'mysql':
-        with _PROCESS_LOCKS.setdefault(name, threading.Lock()):
-            yield
-        return
     with engine.connect() as conn:
-        got = conn.execute(sqlalchemy.text('SELECT GET_LOCK(:n, :t)'),
-                           {'n': name, 't': timeout}).scalar()
-        if got != 1:
+        if kind == 'mysql':
+            held = _mysql_lock(conn, name, timeout)
+        else:
+            held = _postgresql_lock(conn, name, timeout)
+        if not held:
             raise LockTimeout('lock %s not obtained within %ss' % (
                 name, timeout))
         try:
             yield
         finally:
-            conn.execute(sqlalchemy.text('SELECT RELEASE_LOCK(:n)'),
-                         {'n': name})
+            _unlock(conn, kind, name)
+
+
+def _mysql_lock(conn, name, timeout):
+    import sqlalchemy
+    return conn.execute(sqlalchemy.text('SELECT GET_LOCK(:n, :t)'),
+                        {'n': name, 't': timeout}).scalar() == 1
+
+
+def _advisory_key(name):
+    import hashlib
+    # A signed 64-bit key from the name: PostgreSQL's advisory lock ids.
+    digest = hashlib.sha256(name.encode('utf-8')).digest()
+    return int.from_bytes(digest[:8], 'big', signed=True)
+
+
+def _postgresql_lock(conn, name, timeout):
+    import time
+
+    import sqlalchemy
+    deadline = time.monotonic() + timeout
+    query = sqlalchemy.text('SELECT pg_try_advisory_lock(:k)')
+    while True:
+        if conn.execute(query, {'k': _advisory_key(name)}).scalar():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _unlock(conn, kind, name):
+    import sqlalchemy
+    if kind == 'mysql':
+        conn.execute(sqlalchemy.text('SELECT RELEASE_LOCK(:n)'),
+                     {'n': name})
+    else:
+        conn.execute(sqlalchemy.text('SELECT pg_advisory_unlock(:k)'),
+                     {'k': _advisory_key(name)})
+
+
+class LockUnavailable(Exception):
+    """The database has no named lock every glance-api shares.
+
+    :param kind: what database_lock_kind found.
+    """
+
+    def __init__(self, kind):
+        self.kind = kind
+        super().__init__(
+            'GET_LOCK holds on one Galera node only' if kind == 'galera'
+            else 'a %s database has no lock shared by every process' % kind)
 
 
 class LockTimeout(Exception):
     """named_lock could not get its lock in time."""
-
-
-_PROCESS_LOCKS = {}
 
 
 # The library's own table in Glance's database: one row per image the
@@ -174,8 +276,9 @@ def _retried_on_deadlock(function):
 
     oslo.db's retry: Glance's engine turns a deadlock (MariaDB Galera
     aborts a conflicting commit, PostgreSQL picks a victim) into
-    DBDeadlock. Each anchor write is one transaction whose condition is
-    checked again on each run.
+    DBDeadlock. Each write so wrapped is one transaction whose conditions
+    are checked again on each run. (Glance retries its own image_update;
+    its task_update it does not.)
     """
     @functools.wraps(function)
     def retried(*args, **kwargs):
@@ -369,6 +472,7 @@ def task_or_none(context, task_id):
         return None
 
 
+@_retried_on_deadlock
 def touch_task(context, task_id):
     """Set the task's ``updated_at`` to now, and nothing else.
 
@@ -378,6 +482,7 @@ def touch_task(context, task_id):
     seam.db_api().task_update(context, task_id, {})
 
 
+@_retried_on_deadlock
 def set_task_result(context, task_id, result):
     """Write the task's ``result`` (a dict; Glance stores it as JSON)."""
     seam.db_api().task_update(context, task_id, {'result': result})
@@ -429,6 +534,7 @@ class RecoveryConflict(Exception):
         self.found = found
 
 
+@_retried_on_deadlock
 def recover_image(image_id, from_status, to_status=None, delete=False,
                   clear_size=False, expect=None, remove=(), set_to=None,
                   fail_task=None, task_message=None):
@@ -571,8 +677,18 @@ VERIFIED = {
     'sqlalchemy_api': _EVERY + ' (get_engine, session_for_read/write or '
                                'get_session)',
     'sqlalchemy_models': _EVERY + ' (the seven models)',
+    'SHARED_LOCK_KINDS': 'the library\'s own, for Glance\'s databases on '
+                         '28.2.0-33.0.0: MySQL 5.7+, MariaDB 10.x '
+                         '(GET_LOCK), PostgreSQL (pg_try_advisory_lock)',
+    'database_lock_kind_at': '[database] connection as glance-api reads it '
+                             'on 28.2.0-33.0.0; SQLAlchemy make_url, '
+                             'create_engine; wsrep_on of MariaDB Galera',
+    'database_lock_kind': 'source: sqlalchemy api get_engine() on '
+                          '28.2.0-33.0.0; wsrep_on of MariaDB Galera',
     'named_lock': 'source: sqlalchemy api get_engine() on 28.2.0-33.0.0; '
-                  'GET_LOCK/RELEASE_LOCK of MySQL 5.7+ and MariaDB',
+                  'GET_LOCK/RELEASE_LOCK of MySQL 5.7+ and MariaDB, '
+                  'pg_try_advisory_lock/pg_advisory_unlock of PostgreSQL',
+    'LockUnavailable': _EVERY + ' (named_lock raises it, not Glance)',
     'LockTimeout': _EVERY + ' (named_lock raises it, not Glance)',
     'ANCHOR_TABLE': 'the library\'s own table; Glance has no table of '
                     'that name on 28.2.0-33.0.0',

@@ -41,7 +41,6 @@ Algorithms: ``[stage_digests] algorithms`` plus every
 pipeline (README.rst, "Verification at no import-time cost").
 """
 
-import hashlib
 import os
 import re
 
@@ -49,6 +48,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 import webob
 
+from glance_import_ext.common import declarations
 from glance_import_ext.common import errors
 from glance_import_ext.common import hashing
 from glance_import_ext.common import options
@@ -60,13 +60,11 @@ LOG = logging.getLogger(__name__)
 GROUP = 'stage_digests'
 STAGE_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/stage/?$')
 IMAGE_PATH = re.compile(r'^/v2/images/([0-9a-fA-F-]{36})/?$')
-DECLARATION_PREFIX = 'expected_digest_'
 LENGTH_DIGITS = re.compile(r'[0-9]+')
 # The framings the filter hashes (stage_framing).
 BY_LENGTH = 'content-length'
 CHUNKED = 'chunked'
 MAX_ALGORITHMS = 8
-BATCH = 1024 * 1024  # bytes handed to the hashing threads at a time
 
 stage_digests_opts = [
     options.ListOpt('algorithms', default=['sha256', 'sha512'],
@@ -115,65 +113,25 @@ def stage_framing(environ):
     return None
 
 
-def declared_algorithms(properties):
-    """Algorithms of the image's ``expected_digest_*`` that are valid."""
-    found = []
-    for key in properties:
-        if key.startswith(DECLARATION_PREFIX):
-            try:
-                found.append(hashing.check_algorithm(
-                    key[len(DECLARATION_PREFIX):])[0])
-            except ValueError:
-                continue  # checksum_verify refuses it at import
-    return found
-
-
-class Hashers:
-    """The digests of what passes through, computed off the caller's thread.
+class Hashers(hashing.MultiDigest):
+    """The digests of a stage request's body, hashed off its thread.
 
     :param algorithms: hashlib names.
     """
 
     def __init__(self, algorithms):
-        self._hashers = {a: hashlib.new(a) for a in algorithms}
-        self._feeds = [hashing.HashThread(group) for group in hashing.spread(
-            list(self._hashers.values()), hashing.max_threads())]
-        self._batch = []
-        self._batched = 0
-        self.total = 0
+        super().__init__(algorithms, threaded=True)
         self.ended = False   # the body's end was read
 
     def feed(self, chunk):
         """Hash ``chunk``; an empty one marks the body's end."""
         if not chunk:
             self.ended = True
-            self._flush()
-            return
-        # Glance reads 64 KiB at a time: handing each read to the threads
-        # would cost two thread switches per read; batches of BATCH bytes
-        # keep that negligible and memory at a few batches.
-        self._batch.append(chunk)
-        self._batched += len(chunk)
-        self.total += len(chunk)
-        if self._batched >= BATCH:
-            self._flush()
-
-    def _flush(self):
-        if not self._batch:
-            return
-        data = self._batch[0] if len(self._batch) == 1 else b''.join(
-            self._batch)
-        self._batch, self._batched = [], 0
-        for feed in self._feeds:
-            feed.put(data)
+        self.update(chunk)
 
     def finish(self):
         """{algorithm: hexdigest}; waits for the threads."""
-        self._flush()
-        for feed in self._feeds:
-            feed.close()
-        self._feeds = []
-        return {a: h.hexdigest() for a, h in self._hashers.items()}
+        return self.hexdigests()
 
 
 class TeeInput:
@@ -185,12 +143,20 @@ class TeeInput:
         self._left = length
 
     def read(self, size=-1):
+        """Read from the request body, hashing what was read.
+
+        :param size: bytes at most; negative or None: to the end.
+        """
         chunk = self._raw.read(size) if size is not None else \
             self._raw.read()
         self._passed(chunk, to_end=size is None or size < 0)
         return chunk
 
     def readline(self, size=-1):
+        """Read a line of the request body, hashing it.
+
+        :param size: bytes at most; negative: the whole line.
+        """
         line = self._raw.readline(size)
         self._passed(line)
         return line
@@ -230,6 +196,10 @@ class UwsgiChunkedInput:
         self._done = False
 
     def read(self, size=-1):
+        """Read the de-chunked body, hashing each chunk as it arrives.
+
+        :param size: bytes at most; negative or None: to the end.
+        """
         want = size if size is not None and size >= 0 else None
         while not self._done and (want is None or len(self._buffer) < want):
             data = self._uwsgi.chunked_read()
@@ -255,6 +225,10 @@ def _uwsgi():
 
 
 class StageDigests:
+    """The paste filter: hash a stage request's body as Glance stages it.
+
+    :param app: the next WSGI application of glance-api's pipeline.
+    """
 
     def __init__(self, app):
         self.app = app
@@ -360,12 +334,12 @@ class StageDigests:
         names = configured_algorithms()
         context = glance_internals.request_context(webob.Request(environ))
         if context is not None:
-            exception = glance_internals.exceptions
-            try:
-                image = glance_internals.image_repo(context).get(image_id)
-            except (exception.NotFound, exception.Forbidden):
+            image = glance_internals.visible_image(
+                glance_internals.image_repo(context), image_id)
+            if image is None:
                 return []   # Glance answers the caller itself
-            names += declared_algorithms(dict(image.extra_properties))
+            names += declarations.declared_algorithms(
+                glance_internals.properties_of(image))
         return sorted(set(names))[:MAX_ALGORITHMS]
 
     def _delete(self, environ, start_response, image_id):
@@ -388,6 +362,11 @@ def _staged_path(image_id):
 
 
 def filter_factory(global_conf, **local_conf):
+    """The paste ``filter_factory`` of ``stage_digests``.
+
+    :param global_conf: paste's global configuration (unused).
+    :param local_conf: the filter's options (none).
+    """
     def factory(app):
         return StageDigests(app)
     return factory

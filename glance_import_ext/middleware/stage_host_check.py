@@ -57,6 +57,14 @@ MAX_URL = 200  # characters of a worker URL quoted in a message
 
 
 class StageHostCheck:
+    """The paste filter: 503, not 500, when the staging worker is down.
+
+    :param app: the next WSGI application of glance-api's pipeline.
+    :param retry_after: seconds a 503 asks the client to wait.
+    :param probe_timeout: seconds to wait for the worker's answer.
+    :param probe_attempts: tries before the worker counts as gone.
+    :param probe_interval: seconds between tries.
+    """
 
     def __init__(self, app, retry_after=30, probe_timeout=3.0,
                  probe_attempts=3, probe_interval=1.0):
@@ -195,6 +203,12 @@ def register_identity_uri(conf=cfg.CONF):
 
 
 def filter_factory(global_conf, **local_conf):
+    """The paste ``filter_factory`` of ``stage_host_check``.
+
+    :param global_conf: paste's global configuration (unused).
+    :param local_conf: the filter's options from glance-api-paste.ini
+        (retry_after, probe_timeout, probe_attempts, probe_interval).
+    """
     register_identity_uri()
 
     def make(app):

@@ -29,11 +29,10 @@ Records on success: ``import_ext_verified_digests`` (the algorithms checked).
 from oslo_config import cfg
 
 from glance_import_ext.common import checks
-from glance_import_ext.common import hashing
+from glance_import_ext.common import declarations
 from glance_import_ext.common import plugin
 
 NAME = 'checksum_verify'
-DECLARATION_PREFIX = 'expected_digest_'
 VERIFIED_PROPERTY = 'import_ext_verified_digests'
 
 checksum_verify_opts = [
@@ -48,34 +47,20 @@ cfg.CONF.register_opts(checksum_verify_opts, group=NAME)
 
 
 def declared_digests(properties):
-    """{algorithm: hex digest} from the image's declarations.
+    """The image's declarations, at most ``max_declared_digests`` of them.
 
+    :param properties: the image's properties.
     :raises ValueError: naming the property that is malformed.
     """
-    declared = {}
-    for key, value in sorted(properties.items()):
-        if not key.startswith(DECLARATION_PREFIX):
-            continue
-        try:
-            algorithm, digest = hashing.check_hex_digest(
-                key[len(DECLARATION_PREFIX):], value)
-        except ValueError as exc:
-            raise ValueError('property %s: %s' % (key, exc))
-        if declared.get(algorithm, digest) != digest:
-            raise ValueError('two different %s digests are declared' %
-                             algorithm)
-        declared[algorithm] = digest
-    limit = cfg.CONF[NAME].max_declared_digests
-    if len(declared) > limit:
-        raise ValueError('%d digest algorithms are declared (%s), at most %d '
-                         'are accepted; keep the ones the publisher vouches '
-                         'for and remove the others' % (
-                             len(declared), ', '.join(sorted(declared)),
-                             limit))
-    return declared
+    return declarations.declared_digests(
+        properties, cfg.CONF[NAME].max_declared_digests)
 
 
 class VerifyDeclaredDigests(checks.VerifyingTask):
+    """Compare the staged data with every digest the user declared.
+
+    :param plugin: the plugin's context for this import.
+    """
 
     inputs = ('file_path',)
 

@@ -60,10 +60,18 @@ def expected_digests(src):
 
 
 class VerifyDownload(checks.VerifyingTask):
+    """Compare the downloaded data with the source image's own digests.
+
+    :param plugin: the plugin's context for this import.
+    """
 
     inputs = ('file_path',)
 
     def run(self, file_path):
+        """Read the source image in its region and verify the data.
+
+        :param file_path: the downloaded data, staged on this worker.
+        """
         method = self.plugin.import_req.get('method', {})
         try:
             src = source.read_remote_image(

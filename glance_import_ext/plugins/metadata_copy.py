@@ -137,6 +137,12 @@ def plan(selected, target_before, on_conflict):
 
 
 class CopyMetadata(task.ImageTask):
+    """Copy the source image's selected properties to the new image.
+
+    :param plugin: the plugin's context for this import.
+    :param target_before: the new image's properties before the copy.
+    :param local_source_id: the source image of a copy in this Glance.
+    """
 
     def __init__(self, plugin, target_before, local_source_id):
         self.target_before = target_before
@@ -144,6 +150,7 @@ class CopyMetadata(task.ImageTask):
         super().__init__(plugin)
 
     def read_source(self):
+        """The source image, read with the caller's rights."""
         p = self.plugin
         if p.import_method == 'glance-download':
             method = p.import_req.get('method', {})
@@ -155,6 +162,7 @@ class CopyMetadata(task.ImageTask):
                                        self.local_source_id)
 
     def run(self):
+        """Copy what the options select; record what was copied."""
         conf = cfg.CONF[NAME]
         try:
             src = self.read_source()

@@ -29,6 +29,7 @@ from glance_import_ext.common import plugin
 from glance_import_ext.common import staging
 from glance_import_ext.common import task
 from glance_import_ext.common import workers
+from glance_import_ext import glance_internals
 
 NAME = 'staging_owner'
 STAGED_ON = 'import_ext_staged_on'
@@ -36,6 +37,12 @@ IMPORTED_ON = 'import_ext_imported_on'
 
 
 class CheckStagedHere(task.ImageTask):
+    """Refuse an import whose staged data is not on this worker.
+
+    :param plugin: the plugin's context for this import.
+    :param stage_host: the worker that staged the data (Glance's record).
+    :param staged_size: bytes Glance recorded at stage time (glance-direct).
+    """
 
     inputs = ('file_path',)
 
@@ -45,6 +52,10 @@ class CheckStagedHere(task.ImageTask):
         super().__init__(plugin)
 
     def run(self, file_path):
+        """Check the staged file is here, whole; record where it was.
+
+        :param file_path: the staged data's path on this worker.
+        """
         here = workers.this_worker()
         data = staging.StagedData(file_path)
         if not data.exists():
@@ -71,7 +82,8 @@ class CheckStagedHere(task.ImageTask):
 def _tasks(p):
     image = p.image()
     # Read now: Glance removes os_glance_stage_host once the flow is built.
-    stage_host = dict(image.extra_properties).get(workers.STAGE_HOST)
+    stage_host = glance_internals.properties_of(image).get(
+        workers.STAGE_HOST)
     staged_size = image.size if p.import_method == 'glance-direct' else None
     return [CheckStagedHere(p, stage_host, staged_size)]
 

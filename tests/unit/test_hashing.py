@@ -107,6 +107,39 @@ class TestDigestStream(testtools.TestCase):
                           chunked(DATA, 100), SEVERAL, progress)
 
 
+class TestMultiDigest(testtools.TestCase):
+
+    def feed(self, hasher, pieces):
+        for piece in pieces:
+            hasher.update(piece)
+        return hasher.hexdigests()
+
+    def test_small_pieces_batched_across_the_batch_size(self):
+        data = os.urandom(3 * hashing.BATCH + 17)
+        for algorithms in (['sha256'], SEVERAL):
+            hasher = hashing.MultiDigest(algorithms, threaded=True)
+            self.assertEqual(expected(data, algorithms),
+                             self.feed(hasher, chunked(data, 65536)))
+            self.assertEqual(len(data), hasher.total)
+
+    def test_one_algorithm_hashed_in_the_feeding_thread(self):
+        with mock.patch.object(hashing, 'HashThread') as thread:
+            hasher = hashing.MultiDigest(['sha256'])
+            self.assertEqual(expected(DATA, ['sha256']),
+                             self.feed(hasher, chunked(DATA, 100)))
+        thread.assert_not_called()
+
+    def test_empty_pieces_change_nothing(self):
+        hasher = hashing.MultiDigest(SEVERAL, threaded=True)
+        self.assertEqual(expected(DATA, SEVERAL),
+                         self.feed(hasher, [b'', DATA, b'', b'']))
+
+    def test_no_algorithm_no_thread(self):
+        hasher = hashing.MultiDigest([], threaded=True)
+        self.assertEqual({}, self.feed(hasher, [DATA]))
+        self.assertEqual(len(DATA), hasher.total)
+
+
 class TestCheckAlgorithm(testtools.TestCase):
 
     def test_canonical_name_and_digest_size(self):

@@ -33,8 +33,8 @@ from glance_import_ext.cmd.manage import versions as versions_cmd
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import records
-from glance_import_ext.common import versions
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.image_versions import rotation
 from tests.unit import fakes
 
 A = 'http://glance-a.example.com:9292'
@@ -939,11 +939,11 @@ class TestRotateVersions(Base):
         self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'image_repo', return_value='repo'))
         self.stranded = self.useFixture(fixtures.MockPatchObject(
-            versions, 'stranded', return_value=[FakeVersion(3)])).mock
+            rotation, 'stranded', return_value=[FakeVersion(3)])).mock
         self.caller = self.useFixture(fixtures.MockPatchObject(
-            versions, 'import_caller', return_value='caller')).mock
+            rotation, 'import_caller', return_value='caller')).mock
         self.rotate = self.useFixture(fixtures.MockPatchObject(
-            versions, 'rotate',
+            rotation, 'rotate',
             return_value=[FakeRotation(3, [2], refused=[1])])).mock
 
     def run_rotate(self, **kwargs):

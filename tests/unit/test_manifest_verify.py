@@ -19,9 +19,9 @@ import fixtures
 import testtools
 
 from glance_import_ext.common import errors
-from glance_import_ext.common import openpgp
-from glance_import_ext.common import remote
 from glance_import_ext.plugins import manifest_verify as mv
+from glance_import_ext.plugins.manifest_verify import openpgp
+from glance_import_ext.plugins.manifest_verify import remote
 from tests.unit import fakes
 
 DATA = b'vendor image bytes'

@@ -17,7 +17,7 @@ import json
 
 import testtools
 
-from glance_import_ext.common import manifests
+from glance_import_ext.plugins.manifest_verify import manifests
 
 
 def sha256(text):

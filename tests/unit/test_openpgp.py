@@ -20,7 +20,7 @@ from unittest import mock
 import fixtures
 import testtools
 
-from glance_import_ext.common import openpgp
+from glance_import_ext.plugins.manifest_verify import openpgp
 from tests import pgp
 
 MANIFEST = (b'0123abcd *disk.qcow2\n'

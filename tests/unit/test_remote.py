@@ -32,7 +32,7 @@ from oslo_config import fixture as config_fixture
 import requests
 import testtools
 
-from glance_import_ext.common import remote
+from glance_import_ext.plugins.manifest_verify import remote
 from tests.functional.harness import loopback_http
 
 MANIFEST = (b'3f1c0ad3c2d6e1f1b1a2d5e0c4a9b8e7f6d5c4b3a2918f7e6d5c4b3a2918f7e6'
@@ -495,7 +495,8 @@ class TestWithoutGlance(testtools.TestCase):
 
     def test_imports_without_glance(self):
         code = ('import sys; sys.modules["glance"] = None; '
-                'from glance_import_ext.common import remote; '
+                'from glance_import_ext.plugins.manifest_verify import '
+                'remote; '
                 'print(remote.FetchError.__mro__[1].__name__)')
         out = subprocess.check_output([sys.executable, '-c', code],
                                       cwd=os.getcwd())

@@ -28,6 +28,7 @@ from oslo_config import fixture as config_fixture
 import testtools
 import webob
 
+from glance_import_ext.common import declarations
 from glance_import_ext.common import errors
 from glance_import_ext.common import hashing
 from glance_import_ext.common import stage_record
@@ -648,10 +649,10 @@ class TestFilter(Base):
             self.assertIn('[stage_digests] algorithms', str(exc))
 
     def test_declared_algorithms(self):
-        self.assertEqual([], stage_digests.declared_algorithms({}))
+        self.assertEqual([], declarations.declared_algorithms({}))
         self.assertEqual(
             ['md5', 'sha3_256'],
-            sorted(stage_digests.declared_algorithms({
+            sorted(declarations.declared_algorithms({
                 'expected_digest_MD5': 'x', 'expected_digest_sha3-256': 'x',
                 'expected_digest_nope': 'x', 'expected_digest_shake_256': 'x',
                 'checksum': 'x', 'os_hash_algo': 'sha512'})))

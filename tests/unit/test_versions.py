@@ -28,16 +28,16 @@ import testtools
 from glance_import_ext.common import errors
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import records
-from glance_import_ext.common import versions
 from glance_import_ext import glance_internals
 from glance_import_ext.plugins import image_versions
+from glance_import_ext.plugins.image_versions import rotation
 from tests.unit import fakes
 
 OWNER, OTHER = 'project-a', 'project-b'
 NAME = image_versions.NAME
 T0 = datetime.datetime(2026, 1, 1)
 NOW = datetime.datetime(2026, 2, 1, 12, 0, 0)
-V = versions
+V = rotation
 
 
 def uid(n):
@@ -199,6 +199,8 @@ class VersionsCase(testtools.TestCase):
         self.lock = self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'named_lock',
             side_effect=lambda name, timeout: contextlib.nullcontext())).mock
+        self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'database_lock_kind', return_value='mysql'))
         # The caller an anchor records, as the context it stands for.
         self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'caller_context',
@@ -909,7 +911,7 @@ class TestPlugin(fakes.PluginTestCase):
 
     def test_after_import(self):
         rotate = self.useFixture(fixtures.MockPatchObject(
-            versions, 'rotate')).mock
+            V, 'rotate')).mock
         self.conf.config(group=NAME, keep_versions=3, lock_timeout=7)
         callback = image_versions._after_import('ctx', uid(5), 't')
         for status in ('failure', None, 'processing'):

@@ -21,9 +21,9 @@ from oslo_log import log as logging
 
 from glance_import_ext.cmd.manage import errors
 from glance_import_ext.cmd.manage import output
-from glance_import_ext.common import versions
 from glance_import_ext import glance_internals
 from glance_import_ext.plugins import image_versions
+from glance_import_ext.plugins.image_versions import rotation
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def rotate_versions(db, args, out, here, now):
     """
     report = output.Reporter(out, args.format)
     distrusted = []
-    found = versions.stranded(db.context, glance_internals.image_repo(
+    found = rotation.stranded(db.context, glance_internals.image_repo(
         db.context), now=now, refused=distrusted)
     if args.image:
         wanted = set(args.image)
@@ -69,7 +69,7 @@ def _rotate(image, now, apply, report, distrusted):
     conf = cfg.CONF[image_versions.NAME]
     # The admin's rights are never lent: the rotation acts as the caller
     # of the image's import, as recorded in the anchor.
-    caller = versions.import_caller(image.image_id)
+    caller = rotation.import_caller(image.image_id)
     if caller is None:
         distrusted.append((image, 'the caller of its import is not '
                                   'recorded'))
@@ -78,27 +78,26 @@ def _rotate(image, now, apply, report, distrusted):
                          'owner can import it again')
         return
     try:
-        rotations = versions.rotate(caller, image.image_id,
-                                    conf.keep_versions, conf.lock_timeout,
-                                    now, apply=apply)
+        done = rotation.rotate(caller, image.image_id, conf.keep_versions,
+                               conf.lock_timeout, now, apply=apply)
     except glance_internals.LockTimeout as exc:
         report.untouched(image.image_id, '%s (an import of its lineage is '
                          'rotating; run again)' % exc)
         return
-    for rotation in rotations:
-        distrusted.extend(rotation.refused)
-        _report_rotation(rotation, apply, report)
+    for rotated in done:
+        distrusted.extend(rotated.refused)
+        _report_rotation(rotated, apply, report)
 
 
-def _report_rotation(rotation, apply, report):
+def _report_rotation(rotated, apply, report):
     """Say one rotation: the images it changes and those it may not."""
     verb = 'completed' if apply else 'would complete'
     lines = ['%s the rotation of image %s (lineage %s)' % (
-        verb, rotation.image.image_id, rotation.lineage.describe())]
-    for other, why in rotation.refused:
+        verb, rotated.image.image_id, rotated.lineage.describe())]
+    for other, why in rotated.refused:
         lines.append('  not changing image %s: the caller of the import may '
                      'not (%s)' % (other.image_id, why))
-    changes = rotation.done if apply else rotation.changes
+    changes = rotated.done if apply else rotated.changes
     for change in changes:
         line = '  %s image %s: %s' % (
             'changed' if apply else 'would change', change.image_id,
@@ -106,11 +105,11 @@ def _report_rotation(rotation, apply, report):
         lines.append(line)
         LOG.info('%s', line.strip())
     report.add('rotations', {
-        'image': rotation.image.image_id,
-        'lineage': rotation.lineage.describe(),
+        'image': rotated.image.image_id,
+        'lineage': rotated.lineage.describe(),
         'action': verb,
         'not_changed': [{'image': other.image_id, 'reason': str(why)}
-                        for other, why in rotation.refused],
+                        for other, why in rotated.refused],
         'changes': [{'image': change.image_id,
                      'description': change.describe()}
                     for change in changes]}, lines)

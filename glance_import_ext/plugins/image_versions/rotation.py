@@ -34,7 +34,7 @@ the lineage or the admin command does):
    ``import_ext_previous_image``. Until then it stays ``pending``, so a
    rotation cut short is run again, and each step is idempotent.
 
-Rotations of one lineage take a database-wide lock (``named_lock``) and
+Rotations of one lineage take the lineage lock (lock.py) and
 each hides every other visible version, so concurrent imports end with
 one visible version: the one rotated last, within a poll of its
 activation. Every rotation acts as the caller of its own import, whoever
@@ -59,6 +59,7 @@ from glance_import_ext.common import errors
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import records
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.image_versions import lock
 
 LOG = logging.getLogger(__name__)
 
@@ -94,11 +95,6 @@ def _now_text(now=None):
     return now.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def _props(image):
-    # Glance's ExtraProperties: only dict(...) sees its content.
-    return dict(image.extra_properties)
-
-
 def _label(image):
     return '%s (%s)' % (image.image_id, errors.shorten(image.name or '', 60))
 
@@ -120,7 +116,7 @@ class Lineage:
 
         :raises VersionError: the image names its lineage badly.
         """
-        props = _props(image)
+        props = glance_internals.properties_of(image)
         replaces = props.get(REPLACES)
         if replaces:
             try:
@@ -152,6 +148,12 @@ class Lineage:
 
     @classmethod
     def of_record(cls, owner, text):
+        """The lineage an image's ``import_ext_version_lineage`` names.
+
+        :param owner: the image's owner.
+        :param text: the record's JSON text.
+        :raises VersionError: the record is unreadable.
+        """
         try:
             key = json.loads(text)
         except (TypeError, ValueError):
@@ -164,15 +166,18 @@ class Lineage:
 
     @property
     def record(self):
+        """The lineage as the JSON text recorded on its images."""
         return json.dumps(self.key, sort_keys=True, separators=(',', ':'))
 
     @property
     def lock_name(self):
+        """The name of the database lock rotations of this lineage take."""
         digest = hashlib.sha256(('%s\n%s' % (self.owner, self.record))
                                 .encode('utf-8')).hexdigest()
         return 'import_ext_lineage_' + digest[:40]
 
     def describe(self):
+        """The lineage for messages: ``key=value, ...``."""
         return ', '.join('%s=%s' % (k, errors.shorten(v, 60))
                          for k, v in sorted(self.key.items()))
 
@@ -187,7 +192,7 @@ class Lineage:
         """
         if image.owner != self.owner:
             return False
-        props = _props(image)
+        props = glance_internals.properties_of(image)
         if REPLACES in self.key:
             return (_same_image_id(image.image_id, self.key[REPLACES]) or
                     props.get(LINEAGE) == self.record)
@@ -200,11 +205,8 @@ class Lineage:
         found = {}
         base = {'owner': self.owner, 'deleted': False}
         if REPLACES in self.key:
-            try:
-                named = repo.get(self.key[REPLACES])
-            except (glance_internals.exceptions.NotFound,
-                    glance_internals.exceptions.Forbidden):
-                named = None
+            named = glance_internals.visible_image(repo,
+                                                   self.key[REPLACES])
             candidates = [named] if named is not None else []
             queries = [dict(base, properties={LINEAGE: self.record})]
         elif set(self.key) == {'name'}:
@@ -246,15 +248,17 @@ class Change:
 
     @property
     def image_id(self):
+        """The id of the image this change is for."""
         return self.image.image_id
 
     def describe(self):
+        """The change for the admin command: each field before and after."""
         parts = []
         if self.hide:
             parts.append('os_hidden false -> true')
         if self.deactivate:
             parts.append('status active -> deactivated')
-        before = _props(self.image)
+        before = glance_internals.properties_of(self.image)
         for key in sorted(self.records):
             parts.append('%s: %s -> %s' % (
                 key, before.get(key, '(absent)'), self.records[key]))
@@ -284,6 +288,10 @@ class Rotation:
         self.done = []
 
     def plan(self, repo):
+        """Work out the changes; returns this Rotation.
+
+        :param repo: the image repository of the import's caller.
+        """
         new = self.image
         others = [m for m in self.lineage.members(repo)
                   if m.image_id != new.image_id]
@@ -292,7 +300,7 @@ class Rotation:
         # whatever is current then.
         visible = [m for m in others
                    if m.status == 'active' and not m.os_hidden and
-                   _props(m).get(STATE) != PENDING]
+                   glance_internals.properties_of(m).get(STATE) != PENDING]
         reach = REACH.get(new.visibility, 0)
         to_hide = []
         for m in visible:
@@ -313,8 +321,8 @@ class Rotation:
                 STATE: SUPERSEDED}, hide=True))
         hidden_ids = {m.image_id for m in hidden}
         # Already linked to this image: a rotation cut short, run again.
-        linked = [m for m in others
-                  if _props(m).get(SUPERSEDED_BY) == new.image_id]
+        linked = [m for m in others if glance_internals.properties_of(
+            m).get(SUPERSEDED_BY) == new.image_id]
         candidates = _newest_first(hidden + linked)
         self.previous = candidates[0] if candidates else None
         if self.keep_versions:
@@ -333,7 +341,8 @@ class Rotation:
     def _retire(self, others, hidden_ids):
         superseded = [m for m in others if m.status == 'active' and (
             m.image_id in hidden_ids or (
-                m.os_hidden and _props(m).get(SUPERSEDED_BY)))]
+                m.os_hidden and
+                glance_internals.properties_of(m).get(SUPERSEDED_BY)))]
         # The new version counts as the newest of the versions kept.
         for m in _newest_first(superseded)[max(self.keep_versions - 1, 0):]:
             why = self._refusal(m, 'deactivate_image')
@@ -358,6 +367,7 @@ class Rotation:
         return None if allowed else "Glance's policy does not allow %s" % rule
 
     def notes(self):
+        """Why versions were left alone, for the new image's note."""
         notes = ['not replaced: %s (%s)' % (_label(m), why)
                  for m, why in self.refused]
         notes += ['left visible: %s is %s, this image only %s' % (
@@ -448,7 +458,7 @@ def waits_for_rotation(context, image, now):
     anchor says (an intent a user forged, or an earlier one put back, is
     never acted on).
     """
-    props = _props(image)
+    props = glance_internals.properties_of(image)
     if props.get(STATE) != PENDING or image.status != 'active':
         return 'no rotation pending'
     task = glance_internals.task_or_none(context, props.get(TASK))
@@ -503,11 +513,11 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
     """
     repo = glance_internals.image_repo(context)
     image = repo.get(image_id)
-    props = _props(image)
+    props = glance_internals.properties_of(image)
     if props.get(STATE) != PENDING:
         return []
     lineage = Lineage.of_record(image.owner, props.get(LINEAGE))
-    with glance_internals.named_lock(lineage.lock_name, lock_timeout):
+    with lock.lineage_lock(lineage.lock_name, lock_timeout):
         todo = [image_id]
         if apply:
             others = [i for i in stranded(context, repo, lineage, now)
@@ -532,13 +542,15 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
 
 def _ended(context, image):
     """When the image's import task last changed (its end, once ended)."""
-    task = glance_internals.task_or_none(context, _props(image).get(TASK))
+    task = glance_internals.task_or_none(
+        context, glance_internals.properties_of(image).get(TASK))
     return (task or {}).get('updated_at') or datetime.datetime.min
 
 
 def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply):
     image = repo.get(image_id)
-    if _props(image).get(STATE) != PENDING or image.status != 'active':
+    if (glance_internals.properties_of(image).get(STATE) != PENDING or
+            image.status != 'active'):
         return None
     if image.os_hidden:
         change = Change(image, {

@@ -50,12 +50,12 @@ import urllib.parse
 from oslo_config import cfg
 
 from glance_import_ext.common import checks
+from glance_import_ext.common import declarations
 from glance_import_ext.common import errors
-from glance_import_ext.common import manifests
-from glance_import_ext.common import openpgp
 from glance_import_ext.common import plugin
-from glance_import_ext.common import remote
-from glance_import_ext.plugins import checksum_verify
+from glance_import_ext.plugins.manifest_verify import manifests
+from glance_import_ext.plugins.manifest_verify import openpgp
+from glance_import_ext.plugins.manifest_verify import remote
 
 NAME = 'manifest_verify'
 URL_PROPERTY = 'expected_digests_url'
@@ -113,6 +113,11 @@ class TrustRule:
 
     @classmethod
     def parse(cls, text):
+        """A rule from its option text, ``PREFIX KEYRING SIGNATURE``.
+
+        :param text: one value of ``[manifest_verify] trust_rule``.
+        :raises ConfigError: naming what is wrong with it.
+        """
         parts = text.split()
         if len(parts) != 3:
             raise errors.ConfigError(
@@ -150,6 +155,11 @@ class TrustRule:
 
 
 def trust_rules(conf):
+    """Every configured trust rule, parsed.
+
+    :param conf: the ``[manifest_verify]`` group.
+    :raises ConfigError: at the first rule that is wrong.
+    """
     return [TrustRule.parse(text) for text in conf.trust_rule]
 
 
@@ -189,6 +199,7 @@ class Expected:
         self.signer = signer
 
     def where(self):
+        """Where the digests come from, for messages."""
         return 'entry %s of manifest %s' % (errors.shorten(self.entry),
                                             errors.clip(self.url, 120))
 
@@ -269,6 +280,13 @@ class ManifestProblem(Exception):
 
 
 class VerifyAgainstManifest(checks.VerifyingTask):
+    """Compare the staged data with the manifest's entry for it.
+
+    :param plugin: the plugin's context for this import.
+    :param expected: the digests the manifest lists (Expected).
+    :param problem: why the manifest could not be used; the check fails
+        with it.
+    """
 
     inputs = ('file_path',)
 
@@ -281,7 +299,7 @@ class VerifyAgainstManifest(checks.VerifyingTask):
         if self.problem:
             raise self.failure(self.problem)
         exp = self.expected
-        declared = checksum_verify.declared_digests(
+        declared = declarations.declared_digests(
             self.plugin.image_properties())
         for algorithm, value in sorted(declared.items()):
             if exp.digests.get(algorithm, value) != value:

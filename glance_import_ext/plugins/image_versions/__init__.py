@@ -13,7 +13,7 @@
 """image_versions: a new import replaces the previous version of the image.
 
 Which earlier images the new one replaces (its *lineage*, see
-common/versions.py): by default the owner's images of the same name;
+rotation.py): by default the owner's images of the same name;
 with ``lineage = properties``, those with the same values of
 ``lineage_properties``; whatever the rule, ``replaces=<image id>`` set by
 the user names the image replaced. Never another project's image.
@@ -45,8 +45,9 @@ from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin
 from glance_import_ext.common import task
-from glance_import_ext.common import versions
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.image_versions import lock
+from glance_import_ext.plugins.image_versions import rotation
 
 LOG = logging.getLogger(__name__)
 NAME = 'image_versions'
@@ -76,13 +77,26 @@ image_versions_opts = [
                       "new one's import succeeding."),
     cfg.IntOpt('lock_timeout', default=30, min=1, max=600,
                help="Seconds to wait for another import's rotation of the "
-                    'same lineage (a database lock) before giving up.'),
+                    'same lineage (the lineage lock) before giving up.'),
+    cfg.StrOpt('coordination_url', secret=True,
+               help='tooz backend URL for the lineage lock every glance-api '
+                    'and the admin command share (e.g. etcd3+http://host:'
+                    '2379, redis://host:6379, zookeeper://host:2181). Unset: '
+                    "the database's own lock: GET_LOCK on MySQL/MariaDB, "
+                    'advisory locks on PostgreSQL. Required on a MariaDB '
+                    'Galera cluster (GET_LOCK holds on one node only): '
+                    'without it image_versions refuses every import there.'),
 ]
 
 cfg.CONF.register_opts(image_versions_opts, group=NAME)
 
 
 def check_lineage_properties(conf):
+    """Refuse a ``lineage_properties`` option that cannot name a lineage.
+
+    :param conf: the ``[image_versions]`` group.
+    :raises ConfigError: no name, an empty name, or a reserved namespace.
+    """
     if conf.lineage != 'properties':
         return
     names = [n.strip() for n in conf.lineage_properties]
@@ -92,55 +106,57 @@ def check_lineage_properties(conf):
             'name and no empty one' % NAME)
     for name in names:
         if name.startswith((glance_internals.RESERVED_PREFIX,
-                            versions.NS)):
+                            rotation.NS)):
             raise errors.ConfigError(
                 'option [%s] lineage_properties has %s: keys under %s and %s '
                 'are not image properties users set' % (
                     NAME, name, glance_internals.RESERVED_PREFIX,
-                    versions.NS))
+                    rotation.NS))
 
 
 class RecordIntent(task.ImageTask):
     """Check the caller's rights, record the intent, rotate after success."""
 
     def run(self):
+        """Record the intent; the rotation runs once the import ends.
+
+        Refuses the import when its caller may not change a version the
+        rotation would change.
+        """
         p = self.plugin
         conf = cfg.CONF[NAME]
         image = p.library_repo.get(p.image_id)
         try:
-            lineage = versions.Lineage.of_image(
+            lineage = rotation.Lineage.of_image(
                 image, conf.lineage, [n.strip() for n in
                                       conf.lineage_properties])
             if lineage is None:
                 return
             self._check_named(lineage)
-        except versions.VersionError as exc:
+        except rotation.VersionError as exc:
             raise self.failure(str(exc))
-        rotation = versions.Rotation(p.context, image, lineage,
-                                     conf.keep_versions).plan(p.library_repo)
-        if rotation.refused:
-            raise self.failure(rotation.refusal_message())
-        self.update_records({versions.STATE: versions.PENDING,
-                             versions.LINEAGE: lineage.record,
-                             versions.TASK: p.task_id})
+        planned = rotation.Rotation(p.context, image, lineage,
+                                    conf.keep_versions).plan(p.library_repo)
+        if planned.refused:
+            raise self.failure(planned.refusal_message())
+        self.update_records({rotation.STATE: rotation.PENDING,
+                             rotation.LINEAGE: lineage.record,
+                             rotation.TASK: p.task_id})
         keepalive.KEEPALIVE.when_done(
             p.task_id, _after_import(p.context, p.image_id, p.task_id),
             poll=conf.rotation_poll_interval)
 
     def _check_named(self, lineage):
-        named = lineage.key.get(versions.REPLACES)
+        named = lineage.key.get(rotation.REPLACES)
         if not named:
             return
-        try:
-            image = self.plugin.library_repo.get(named)
-        except (glance_internals.exceptions.NotFound,
-                glance_internals.exceptions.Forbidden):
-            image = None
+        image = glance_internals.visible_image(self.plugin.library_repo,
+                                               named)
         if image is None or image.owner != lineage.owner:
-            raise versions.VersionError(
+            raise rotation.VersionError(
                 'property %s=%s: your project has no such image; only images '
                 'of the same project can be replaced' % (
-                    versions.REPLACES, named))
+                    rotation.REPLACES, named))
 
 
 def _after_import(context, image_id, task_id):
@@ -151,7 +167,7 @@ def _after_import(context, image_id, task_id):
             return
         conf = cfg.CONF[NAME]
         try:
-            versions.rotate(context, image_id, conf.keep_versions,
+            rotation.rotate(context, image_id, conf.keep_versions,
                             conf.lock_timeout)
         except Exception:
             LOG.exception('Image versions: rotation after image %s failed; '
@@ -161,8 +177,21 @@ def _after_import(context, image_id, task_id):
     return rotate
 
 
+def check_lineage_lock(conf):
+    """Refuse to run where rotations cannot share one lineage lock.
+
+    :param conf: the ``[image_versions]`` group.
+    :raises ConfigError: saying why and what to set.
+    """
+    why = lock.problem(conf)
+    if why:
+        raise errors.ConfigError('%s refuses to run: %s' % (NAME, why))
+
+
 def _tasks(p):
-    check_lineage_properties(cfg.CONF[NAME])
+    conf = cfg.CONF[NAME]
+    check_lineage_properties(conf)
+    check_lineage_lock(conf)
     return [RecordIntent(p)]
 
 
