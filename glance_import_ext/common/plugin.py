@@ -22,13 +22,14 @@ Every plugin's ``get_flow(**kwargs)`` ends in ``build_flow``, which
 - starts with a guard that owns the library's records and leaves a failed
   import retryable (guards);
 - has the import watched by the process's keepalive, so that the admin
-  command can tell a dead import from a live one (keepalive).
+  command can tell a dead import from a live one (keepalive);
+- ends with the stop of a dry run, which acts only in one (dry_run).
 """
 
 from oslo_log import log as logging
 from taskflow.patterns import linear_flow as lf
 
-from glance_import_ext.common import checks
+from glance_import_ext.common import dry_run
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
 from glance_import_ext.common import import_state
@@ -113,7 +114,7 @@ class PluginContext:
     def records(self):
         """The library's records on the image now (records.records_of)."""
         image = self.library_repo.get(self.image_id)
-        return records.records_of(dict(image.extra_properties))
+        return records.records_of(glance_internals.properties_of(image))
 
     def image(self):
         """The image as stored now (read only; changes go via ImageTask)."""
@@ -123,9 +124,10 @@ class PluginContext:
         """The image's extra properties as a plain dict.
 
         Glance's ExtraProperties mixes MutableMapping into dict, and its
-        items()/values() come out empty; only dict(...) sees the content.
+        items()/values() come out empty; only a copy (properties_of) sees
+        the content.
         """
-        return dict(self.image().extra_properties)
+        return glance_internals.properties_of(self.image())
 
 
 class RecordPluginRun(image_task.ImageTask):
@@ -193,7 +195,7 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
                           plugin.image_id, plugin.task_id)
         return flow.add(RefuseToRun(plugin, _cannot_prepare(name, exc)))
     return flow.add(*tasks, RecordPluginRun(plugin),
-                    checks.FinishDryRun(plugin))
+                    dry_run.FinishDryRun(plugin))
 
 
 def _check_plugin_list(plugin, kwargs):

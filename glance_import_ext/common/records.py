@@ -55,9 +55,11 @@ LOG = logging.getLogger(__name__)
 
 NAMESPACE = 'import_ext_'
 SEAL = NAMESPACE + 'seal'
-# A user's request under the namespace (checks.py), not a record.
+# A user's request under the namespace (dry_run.py), not a record.
 DRY_RUN = NAMESPACE + 'dry_run'
 REQUESTS = frozenset([DRY_RUN])
+# Characters of the longest record text (warnings, a dry run's report).
+MAX_RECORD = 2000
 SEAL_VERSION = 'v1'
 # The anchor's fingerprint of records written without a key.
 DIGEST_VERSION = 'sha256'

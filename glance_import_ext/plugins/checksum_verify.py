@@ -86,11 +86,8 @@ def _tasks(p):
         declared = declared_digests(p.image_properties())
     except ValueError:
         declared = {}  # the task reports it, before reading any data
-    verify = VerifyDeclaredDigests(p)
-    # The task holds the import's shared digests for as long as it lives.
-    verify.digests = p.shared.digests
-    verify.digests.want(declared)
-    return [verify]
+    p.shared.digests.want(declared)
+    return [VerifyDeclaredDigests(p)]
 
 
 def get_flow(**kwargs):

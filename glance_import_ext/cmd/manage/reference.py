@@ -14,7 +14,7 @@
 
 Generated from the argparse parser (parser.build_parser), so the docs say
 what ``--help`` says; the docs' ``manage-reference`` directive
-(doc/source/_ext/manage_reference.py) parses these lines into the page.
+(doc/source/_exts/manage_reference.py) parses these lines into the page.
 """
 
 import argparse
