@@ -19,8 +19,9 @@ doc/build/html``).
 import os
 import sys
 
-# _exts/release_facts.py: the release table and substitutions, from
-# glance_import_ext/glance_internals/releases.py.
+# The local extensions (_exts/): release_facts.py, the release table and
+# substitutions, from glance_import_ext/glance_internals/releases.py;
+# manage_reference.py, the CLI reference of glance-import-ext-manage.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '_exts'))
 
@@ -32,6 +33,9 @@ extensions = [
     # (``.. show-options:: glance_import_ext``).
     'oslo_config.sphinxext',
     'release_facts',
+    # The CLI reference of glance-import-ext-manage, generated from its
+    # argparse parser (``.. manage-reference::``).
+    'manage_reference',
 ]
 
 # openstackdocstheme

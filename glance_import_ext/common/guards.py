@@ -117,8 +117,8 @@ class ImportGuard(image_task.ImageTask):
             self.on_failure(**kwargs)
         except Exception:
             LOG.exception('Could not leave image %s retryable after its '
-                          'import %s failed; glance-import-ext-stuck-imports '
-                          'can recover it', self.plugin.image_id,
+                          'import %s failed; glance-import-ext-manage imports '
+                          'recover can recover it', self.plugin.image_id,
                           self.plugin.task_id)
 
     def on_failure(self, **kwargs):

@@ -30,7 +30,7 @@ things keep users from forging them:
   wrote them. A seal alone covers only what is on the image now: the owner
   could put back an earlier sealed state, or delete every record and the
   seal with them. Against the anchor, both are seen (``verify``, used by
-  ``glance-import-ext-stuck-imports verify-records``), and an image the
+  ``glance-import-ext-manage records verify``), and an image the
   plugins wrote records on never again looks like one they never touched.
 
 What it cannot tell: someone with write access to Glance's database can
@@ -73,7 +73,7 @@ REMOVED = 'removed'      # the plugins' records are gone from the image
 UNSEALED = 'unsealed'    # records without a seal
 NO_RECORDS = 'none'      # nothing under the namespace, nor ever anchored
 NO_KEY = 'no-key'        # a seal, but no key configured to check it
-# What verify-records reports as a failure (exit 1).
+# What records verify reports as a failure (exit 1).
 BAD = frozenset([FORGED, ROLLED_BACK, REMOVED, UNSEALED])
 
 

@@ -32,6 +32,7 @@ from tests import pgp
 from tests import protections
 
 STATUS = 'glance-import-ext-status'
+MANAGE = 'glance-import-ext-manage'
 GOOD_LIST = ['staging_owner', 'metadata_copy', 'checksum_verify',
              'manifest_verify', 'image_decompression', 'image_versions']
 PROTECTIONS = protections.RECORDS_PROTECTED
@@ -121,6 +122,21 @@ class TestStatus(testtools.TestCase):
         self.assertIn('Result: Warning', proc.stdout)
         self.assertIn('record_key is not set', proc.stdout)
         self.assertNotIn('Result: Failure', proc.stdout)
+
+    def test_manage_upgrade_check_is_the_same(self):
+        # The same checks and exit code through the admin command, for a
+        # configuration with warnings and one with failures.
+        for plugins, key in ((['staging_owner', 'checksum_verify'], None),
+                             (['checksum_verfy'], RECORD_KEY)):
+            worker = self.worker(plugins=plugins, record_key=key)
+            by_status = self.check(worker, '--json')
+            by_manage = worker.command(MANAGE, 'upgrade', 'check', '--json',
+                                       timeout=60)
+            self.assertEqual(by_status.returncode, by_manage.returncode,
+                             by_manage.stderr)
+            self.assertIn(by_manage.returncode, (1, 2))
+            self.assertEqual(json.loads(by_status.stdout),
+                             json.loads(by_manage.stdout))
 
     def test_misspelt_name_and_bad_order(self):
         worker = self.worker(plugins=['checksum_verfy', 'image_decompression',

@@ -110,7 +110,7 @@ class TestOneDoor(testtools.TestCase):
                           (3, 'import oslo_db'), (4, 'import glance.db'),
                           (6, 'db_api()'), (6, 'db_api()')],
                          sorted(seam_only_uses(source)))
-        self.assertIn(os.path.join('cmd', 'stuck_imports.py'),
+        self.assertIn(os.path.join('cmd', 'manage', 'glance_db.py'),
                       list(library_files()))
         self.assertNotIn(os.path.join('glance_internals', 'db.py'),
                          list(library_files()))

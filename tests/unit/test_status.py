@@ -22,8 +22,9 @@ from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import testtools
 
+from glance_import_ext.cmd.manage import config as manage_config
+from glance_import_ext.cmd.manage import errors as manage_errors
 from glance_import_ext.cmd import status
-from glance_import_ext.cmd import stuck_imports
 from glance_import_ext.common import options
 from glance_import_ext import glance_internals
 from glance_import_ext.plugins.manifest_verify import openpgp
@@ -71,7 +72,7 @@ class StatusTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        stuck_imports.register_glance_options(cfg.CONF)
+        manage_config.register_glance_options(cfg.CONF)
         glance_internals.register_preflight_options(cfg.CONF)
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
         self.dir = self.useFixture(fixtures.TempDir()).path
@@ -668,11 +669,11 @@ class TestCheckRun(StatusTestCase):
             ['--config-file', api, 'upgrade', 'check', '--json'])
         self.assertEqual(['upgrade', 'check', '--json'], argv)
         self.assertEqual([extra, api], files)
-        self.assertEqual(files, stuck_imports.config_files(
+        self.assertEqual(files, manage_config.config_files(
             argparse.Namespace(config_file=[api])))
 
     def test_missing_config_file_is_one_line(self):
-        self.assertRaises(stuck_imports.CommandError, status._config_args,
+        self.assertRaises(manage_errors.CommandError, status._config_args,
                           ['--config-file', os.path.join(self.dir, 'x'),
                            'upgrade', 'check'])
 

@@ -33,8 +33,8 @@ seconds): the other visible versions get ``os_hidden=true``,
 ``keep_versions = N`` superseded versions beyond the N newest are
 deactivated; the new image gets ``import_ext_previous_image`` and
 ``import_ext_version_state=current``. If the process dies first, the next
-import of the lineage completes it, or ``glance-import-ext-stuck-imports
-versions --apply``.
+import of the lineage completes it, or ``glance-import-ext-manage versions
+rotate --apply``.
 """
 
 from oslo_config import cfg
@@ -172,7 +172,7 @@ def _after_import(context, image_id, task_id):
         except Exception:
             LOG.exception('Image versions: rotation after image %s failed; '
                           'the next import of its lineage or '
-                          'glance-import-ext-stuck-imports versions --apply '
+                          'glance-import-ext-manage versions rotate --apply '
                           'completes it', image_id)
     return rotate
 

@@ -438,7 +438,7 @@ def write(context, change):
     if not vouched:
         LOG.warning('Image versions: image %s: its records are not as the '
                     'plugins wrote them; changed without sealing them '
-                    '(verify-records still reports them)', image_id)
+                    '(records verify still reports them)', image_id)
 
 
 def _vouched_for(image_id, properties):
