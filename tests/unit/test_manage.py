@@ -34,6 +34,7 @@ from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import records
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.image_versions import lock
 from glance_import_ext.plugins.image_versions import rotation
 from tests.unit import fakes
 
@@ -985,6 +986,14 @@ class TestRotateVersions(Base):
         self.assertEqual(image_id(3), untouched['image'])
         self.assertIn('is not recorded', untouched['reason'])
         self.rotate.assert_not_called()
+
+    def test_no_lineage_lock_is_a_configuration_error(self):
+        self.rotate.side_effect = lock.LockUnavailable(
+            'Glance\'s database is a MariaDB Galera node')
+        exc = self.assertRaises(errors.CommandError, self.run_rotate,
+                                apply=True)
+        self.assertIn('no lineage lock to rotate under: Glance\'s database '
+                      'is a MariaDB Galera node', str(exc))
 
     def test_nothing_to_rotate(self):
         self.stranded.return_value = []

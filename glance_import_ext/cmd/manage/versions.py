@@ -84,6 +84,9 @@ def _rotate(image, now, apply, report, distrusted):
         report.untouched(image.image_id, '%s (an import of its lineage is '
                          'rotating; run again)' % exc)
         return
+    except image_versions.lock.LockUnavailable as exc:
+        # A configuration to fix, not one image's state: stop here.
+        raise errors.CommandError('no lineage lock to rotate under: %s' % exc)
     for rotated in done:
         distrusted.extend(rotated.refused)
         _report_rotation(rotated, apply, report)
