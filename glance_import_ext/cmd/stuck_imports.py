@@ -381,6 +381,9 @@ class Change:
         self.task_message = None
         self.remove_files = []
         self.notes = []
+        # Glance 33's parallel import: location rows, partial store objects
+        self.import_rows = []
+        self.store_files = []
 
     def drop(self, name):
         value = self.assessment.properties.get(name)
@@ -425,6 +428,11 @@ class Change:
             parts.append('task %s: %s -> failure' % self.fail_task[:2])
         for path in self.remove_files:
             parts.append('staged file %s removed' % show(path, 200))
+        if self.import_rows:
+            parts.append('%d pending:// location row(s) of the parallel '
+                         'import deleted' % len(self.import_rows))
+        for path in self.store_files:
+            parts.append('partial store object %s removed' % show(path, 200))
         return '; '.join(parts) or 'nothing'
 
 
@@ -436,6 +444,11 @@ def _base_change(a, to_status, delete=False):
     for name in sorted(a.properties):
         if name.startswith(RECORDS):
             change.drop(name)
+    change.import_rows, change.store_files, unseen = (
+        glance_internals.parallel_import_leftovers(a.image))
+    change.notes.extend('partial data of the import may remain in store %s '
+                        '(not a file store here): remove it before a retry '
+                        'to that store' % show(s) for s in unseen)
     task = a.task
     if task and task['status'] in ('processing', 'pending'):
         change.fail_task = (task['id'], task['status'], task['updated_at'])
@@ -651,7 +664,8 @@ class GlanceDb:
                 to_status=change.to_status, delete=change.delete,
                 clear_size=change.clear_size, expect=change.expect,
                 remove=change.remove, set_to=change.set,
-                fail_task=change.fail_task, task_message=change.task_message)
+                fail_task=change.fail_task, task_message=change.task_message,
+                drop_locations=change.import_rows)
         except glance_internals.RecoveryConflict as exc:
             raise Changed(_conflict(exc)) from None
 
@@ -813,7 +827,7 @@ def _run(db, changes, apply, verb, report):
             report.say('Not touched: image %s: %s' % (change.image_id, exc))
             LOG.warning('Not changing image %s: %s', change.image_id, exc)
             continue
-        for path in change.remove_files:
+        for path in change.remove_files + change.store_files:
             _remove(path, change.image_id)
         report.changed({'recover': 'recovered', 'reset': 'reset',
                         'delete': 'deleted'}[verb], change)
