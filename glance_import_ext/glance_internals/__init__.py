@@ -132,6 +132,9 @@ locked_image_ids = db.locked_image_ids
 latest_import_task = db.latest_import_task
 RecoveryConflict = db.RecoveryConflict
 recover_image = db.recover_image
+PARALLEL_IMPORT_TAG = db.PARALLEL_IMPORT_TAG
+PARALLEL_IMPORT_STATUSES = db.PARALLEL_IMPORT_STATUSES
+parallel_import_leftovers = db.parallel_import_leftovers
 register_database_options = db.register_database_options
 database_failure = db.database_failure
 
@@ -156,6 +159,7 @@ glance_download_copied_prefixes = config.glance_download_copied_prefixes
 hashing_algorithm = config.hashing_algorithm
 worker_url = config.worker_url
 staging_dir = config.staging_dir
+store_objects = config.store_objects
 register_glance_options = config.register_glance_options
 register_staging_store_options = config.register_staging_store_options
 register_preflight_options = config.register_preflight_options

@@ -45,6 +45,19 @@ _VERBS = _EVERY + ' (DB API image_get, image_get_all, image_update, ' \
     'task_get, task_update)'
 _ADMIN_SQL = _EVERY + ' (the columns of images, image_properties, ' \
     'image_tags, image_members, image_locations, tasks, task_info)'
+_PARALLEL = ('source of 33.0.0 (async_/flows/parallel_api_image_import: '
+             '_create_pending_location_rows, _import_to_one_store); matrix '
+             'of 33.0.0 (test_parallel_stores); 28.2.0-32.0.0 have no '
+             'parallel import and write no such row')
+
+# Glance 33's parallel multi-store import writes one location row per
+# target store before the upload: url pending://parallel-import/<image>/
+# <store>, status 'pending' then 'uploading', metadata {'store': <store>,
+# 'os_glance_parallel_import': 'pending'}. The row turns 'active' with the
+# store's URL once that store has the data, or is deleted when it fails;
+# a worker that dies mid-upload leaves it. No data is behind such a row.
+PARALLEL_IMPORT_TAG = ('os_glance_parallel_import', 'pending')
+PARALLEL_IMPORT_STATUSES = ('pending', 'uploading')
 
 
 # -- Glance's DB API, repositories, sessions -------------------------------
@@ -393,12 +406,27 @@ def _properties(image):
     return props
 
 
+def _in_progress_store(location):
+    """The store of a parallel import's in-progress row, else None."""
+    meta = location.get('metadata')
+    if (not isinstance(meta, dict) or
+            location.get('status') not in PARALLEL_IMPORT_STATUSES or
+            meta.get(PARALLEL_IMPORT_TAG[0]) != PARALLEL_IMPORT_TAG[1]):
+        return None
+    return meta.get('store') or ''
+
+
 def _plain_image(image):
+    locations = image.get('locations') or ()
+    import_rows = [{'id': loc['id'], 'store': _in_progress_store(loc),
+                    'status': loc['status']} for loc in locations
+                   if _in_progress_store(loc) is not None]
     return {'id': image['id'], 'status': image['status'],
             'updated_at': image.get('updated_at'),
             'size': image.get('size'),
             'properties': _properties(image),
-            'locations': len(image.get('locations') or ())}
+            'locations': len(locations) - len(import_rows),
+            'import_rows': import_rows}
 
 
 def get_image(context, image_id):
@@ -406,7 +434,9 @@ def get_image(context, image_id):
 
     :returns: {'id', 'status', 'updated_at' (naive UTC), 'size',
         'properties' (name -> value, deleted ones left out), 'locations'
-        (how many)}.
+        (how many hold data: not counting the rows of a parallel import
+        in progress), 'import_rows' (those rows: [{'id', 'store',
+        'status'}])}.
     :raises: exceptions.NotFound (ImageNotFound), exceptions.Forbidden
         (not visible to ``context``).
     """
@@ -517,6 +547,24 @@ def latest_import_task(context, image_id):
     return seam.task_or_none(context, row[0]) if row else None
 
 
+def parallel_import_leftovers(image, conf=None):
+    """What a dead parallel import left of ``image`` (get_image's shape).
+
+    Its in-progress location rows, and the partial objects the stores of
+    those rows hold under the image's id (which make a retry to that store
+    fail), looked for only while no location of the image holds data.
+
+    :returns: (row ids, paths of partial objects in this configuration's
+        file stores, names of the rows' stores not looked at).
+    """
+    rows = image.get('import_rows') or ()
+    stores = sorted({row['store'] for row in rows})
+    if image.get('locations'):
+        return [row['id'] for row in rows], [], stores
+    paths, unseen = seam.store_objects(image['id'], stores, conf)
+    return [row['id'] for row in rows], paths, unseen
+
+
 class RecoveryConflict(Exception):
     """recover_image found the image or its task changed: nothing changed.
 
@@ -537,7 +585,7 @@ class RecoveryConflict(Exception):
 @_retried_on_deadlock
 def recover_image(image_id, from_status, to_status=None, delete=False,
                   clear_size=False, expect=None, remove=(), set_to=None,
-                  fail_task=None, task_message=None):
+                  fail_task=None, task_message=None, drop_locations=()):
     """Change one image (and its import task) in one transaction, or not.
 
     Every condition is checked in the transaction that makes the change;
@@ -556,6 +604,9 @@ def recover_image(image_id, from_status, to_status=None, delete=False,
     :param fail_task: (task id, status, updated_at) of the import task to
         set to ``failure``, if it still has that status and update time.
     :param task_message: the failed task's message.
+    :param drop_locations: ids of location rows of a parallel import in
+        progress (get_image's 'import_rows') to delete, if each still is
+        one.
     :raises RecoveryConflict: a condition failed; nothing was changed.
     """
     from oslo_utils import timeutils
@@ -587,6 +638,7 @@ def recover_image(image_id, from_status, to_status=None, delete=False,
                                        current.get(name))
         if fail_task:
             _fail_task(conn, m, fail_task, task_message, now)
+        _drop_import_rows(conn, m, image_id, drop_locations, now)
         if delete:
             _delete_image_rows(conn, m, image_id, now)
             return
@@ -606,6 +658,22 @@ def _fail_task(conn, m, fail_task, message, now):
         raise RecoveryConflict('task', task_id, status)
     conn.execute(infos.update().where(
         infos.c.task_id == task_id).values(message=message))
+
+
+def _drop_import_rows(conn, m, image_id, row_ids, now):
+    import sqlalchemy as sa
+    table = m.ImageLocation.__table__
+    for row_id in row_ids:
+        row = conn.execute(sa.select(table.c.status, table.c.meta_data).where(
+            sa.and_(table.c.id == row_id, table.c.image_id == image_id,
+                    table.c.deleted == sa.false())).with_for_update()).first()
+        if row is None or _in_progress_store(
+                {'status': row.status, 'metadata': row.meta_data}) is None:
+            raise RecoveryConflict('location', row_id,
+                                   'a parallel import in progress',
+                                   row and row.status)
+        conn.execute(table.update().where(table.c.id == row_id).values(
+            status='deleted', deleted=True, deleted_at=now, updated_at=now))
 
 
 def _delete_image_rows(conn, m, image_id, now):
@@ -701,9 +769,11 @@ VERIFIED = {
                     'on 28.2.0-30.2.0',
     'write_session': 'source: session_for_write from 31.1.0, get_session() '
                      'on 28.2.0-30.2.0',
-    'get_image': _VERBS,
-    'image_or_none': _VERBS,
-    'images_with_status': _VERBS,
+    'PARALLEL_IMPORT_TAG': _PARALLEL,
+    'PARALLEL_IMPORT_STATUSES': _PARALLEL,
+    'get_image': _VERBS + '; import_rows: ' + _PARALLEL,
+    'image_or_none': _VERBS + '; import_rows: ' + _PARALLEL,
+    'images_with_status': _VERBS + '; import_rows: ' + _PARALLEL,
     'update_image': _VERBS + ' (purge_props=False, from_state: Conflict)',
     'get_task': _VERBS,
     'task_or_none': _VERBS,
@@ -711,8 +781,12 @@ VERIFIED = {
     'set_task_result': _VERBS + ' (result stored as JSON)',
     'locked_image_ids': _ADMIN_SQL,
     'latest_import_task': _ADMIN_SQL,
+    'parallel_import_leftovers': _PARALLEL + '; store_objects',
     'RecoveryConflict': _EVERY + ' (recover_image raises it, not Glance)',
-    'recover_image': _ADMIN_SQL,
+    'recover_image': _ADMIN_SQL + '; drop_locations: ' + _PARALLEL + ' '
+                     '(image_locations.meta_data is JSON, its status '
+                     '\'deleted\' with deleted=1 as image_location_delete '
+                     'writes it)',
     'register_database_options': _EVERY + ' (oslo.db options.set_defaults, '
                                           'as glance-api)',
     'database_failure': _EVERY + ' (oslo.db and SQLAlchemy exceptions)',

@@ -806,7 +806,7 @@ class TestGlanceDb(Base):
                                       STAGE_HOST: None},
             remove=[LOCK, IMPORTING_TO], set_to={STAGE_HOST: A},
             fail_task=(task_id(1), 'processing', ago(STALE + 1)),
-            task_message='why')
+            task_message='why', drop_locations=[])
 
     def test_conflicts_in_the_commands_words(self):
         conflict = glance_internals.RecoveryConflict

@@ -75,7 +75,8 @@ class GlanceDb:
                 to_status=change.to_status, delete=change.delete,
                 clear_size=change.clear_size, expect=change.expect,
                 remove=change.remove, set_to=change.set,
-                fail_task=change.fail_task, task_message=change.task_message)
+                fail_task=change.fail_task, task_message=change.task_message,
+                drop_locations=change.import_rows)
         except glance_internals.RecoveryConflict as exc:
             raise errors.Changed(_conflict(exc)) from None
 

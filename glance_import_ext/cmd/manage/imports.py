@@ -153,7 +153,7 @@ def apply_changes(db, changes, apply, verb, report):
             report.untouched(change.image_id, str(exc))
             LOG.warning('Not changing image %s: %s', change.image_id, exc)
             continue
-        for path in change.remove_files:
+        for path in change.remove_files + change.store_files:
             _remove(path, change.image_id)
         report.changed(DONE[verb], change)
     return ok

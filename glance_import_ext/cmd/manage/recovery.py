@@ -25,6 +25,7 @@ from glance_import_ext.cmd.manage import assess
 from glance_import_ext.cmd.manage import errors
 from glance_import_ext.cmd.manage import values
 from glance_import_ext.common import keepalive
+from glance_import_ext import glance_internals
 
 MAX_TASK_MESSAGE = 900
 
@@ -52,6 +53,9 @@ class Change:
         self.task_message = None
         self.remove_files = []
         self.notes = []
+        # Glance 33's parallel import: location rows, partial store objects
+        self.import_rows = []
+        self.store_files = []
 
     def drop(self, name):
         """Remove property ``name``, expecting the value read.
@@ -105,6 +109,12 @@ class Change:
             parts.append('task %s: %s -> failure' % self.fail_task[:2])
         for path in self.remove_files:
             parts.append('staged file %s removed' % values.show(path, 200))
+        if self.import_rows:
+            parts.append('%d pending:// location row(s) of the parallel '
+                         'import deleted' % len(self.import_rows))
+        for path in self.store_files:
+            parts.append('partial store object %s removed' %
+                         values.show(path, 200))
         return '; '.join(parts) or 'nothing'
 
     def as_dict(self):
@@ -118,6 +128,8 @@ class Change:
             'clear_size': self.clear_size,
             'fail_task': self.fail_task[0] if self.fail_task else None,
             'remove_files': list(self.remove_files),
+            'import_rows': len(self.import_rows),
+            'store_files': list(self.store_files),
             'notes': list(self.notes),
             'description': self.describe(),
         }
@@ -137,6 +149,11 @@ def base_change(a, to_status, delete=False):
     for name in sorted(a.properties):
         if name.startswith(assess.RECORDS):
             change.drop(name)
+    change.import_rows, change.store_files, unseen = (
+        glance_internals.parallel_import_leftovers(a.image))
+    change.notes.extend('partial data of the import may remain in store %s '
+                        '(not a file store here): remove it before a retry '
+                        'to that store' % values.show(s) for s in unseen)
     task = a.task
     if task and task['status'] in ('processing', 'pending'):
         change.fail_task = (task['id'], task['status'], task['updated_at'])
