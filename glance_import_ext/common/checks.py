@@ -123,6 +123,11 @@ class VerifyingTask(image_task.ImageTask):
         return CheckFailed(self.plugin.name, problem, remedy)
 
     def execute(self, **inputs):
+        """Run the check; a failure fails the import, or is recorded.
+
+        In enforce mode a failure fails the import with the outcome sentence;
+        in warn mode or a dry run it is recorded and the import goes on.
+        """
         name = self.plugin.name
         try:
             result = super().execute(**inputs)

@@ -97,6 +97,7 @@ class FinishDryRun(image_task.ImageTask):
         self.shared = plugin.shared
 
     def run(self):
+        """Stop the dry run after the last plugin, with every outcome."""
         if not self.shared.dry_run or not self._last():
             return
         raise DryRunFinished(self.plugin.name, summary(self.shared))

@@ -91,9 +91,11 @@ class ImportGuard(image_task.ImageTask):
 
     @property
     def first(self):
+        """True for the guard that acts for the whole import."""
         return bool(self.shared.ran) and self.shared.ran[0] is self
 
     def run(self, **inputs):
+        """Note this guard; the first clears records written before."""
         self.shared.ran.append(self)
         if self.first:
             image = self.plugin.library_repo.get(self.plugin.image_id)
@@ -109,6 +111,7 @@ class ImportGuard(image_task.ImageTask):
             self.shared.records = {}
 
     def revert(self, *args, **kwargs):
+        """Undo this guard's changes; the first leaves the image retryable."""
         super().revert(*args, **kwargs)
         if not self.first:
             return
@@ -161,6 +164,11 @@ class RestoreStagedStatus(ImportGuard):
             self.shared.staged = _snapshot(plugin)
 
     def on_failure(self, file_path=None, flow_failures=None, **kwargs):
+        """Put a failed glance-direct import's image back to ``uploading``.
+
+        :param file_path: the staged data's path.
+        :param flow_failures: what failed, for the task message.
+        """
         snapshot = self.shared.staged
         exception = glance_internals.exceptions
         queued_by = _queued_by_glance_revert(self.plugin.name)

@@ -387,4 +387,5 @@ KEEPALIVE = TaskKeepalive()
 
 
 def utcnow():
+    """Now, as Glance stores times: naive UTC."""
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)

@@ -88,6 +88,7 @@ class PluginContext:
 
     @property
     def import_method(self):
+        """The import method's name (``glance-direct``...), or None."""
         method = self.import_req.get('method')
         return method.get('name') if isinstance(method, dict) else None
 
@@ -107,6 +108,7 @@ class PluginContext:
 
     @property
     def library_repo(self):
+        """The image repository the library's own writes go through."""
         if self._library_repo is None:
             self._library_repo = _library_repo(self)
         return self._library_repo
@@ -134,6 +136,7 @@ class RecordPluginRun(image_task.ImageTask):
     """Append the plugin's name to the image's trail of plugins."""
 
     def run(self):
+        """Add this plugin's name to the image's trail of plugins that ran."""
         trail = self.plugin.records().get(TRAIL_PROPERTY)
         names = trail.split(',') if trail else []
         self.update_records({TRAIL_PROPERTY: ','.join(names + [
@@ -148,6 +151,7 @@ class RefuseToRun(image_task.ImageTask):
         super().__init__(plugin)
 
     def run(self):
+        """Fail the import with the reason the plugin cannot run."""
         raise self.failure(self.reason)
 
 

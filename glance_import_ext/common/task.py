@@ -70,9 +70,11 @@ class ImageTask(task.Task):
     # -- running -------------------------------------------------------
     def pre_execute(self):
         # Do not start work on an image another import has taken over.
+        """Refuse to start once another import took the image's lock."""
         self.plugin.action_wrapper.assert_task_lock()
 
     def execute(self, **inputs):
+        """Run the task; an unexpected error fails the import, logged."""
         try:
             return self.run(**inputs)
         except errors.ImportFailed:
@@ -88,6 +90,7 @@ class ImageTask(task.Task):
                                    errors.bounded(exc, 300)))
 
     def run(self, **inputs):
+        """The task's work; each task class says what it does."""
         raise NotImplementedError
 
     def failure(self, message):

@@ -65,6 +65,10 @@ class VerifyDeclaredDigests(checks.VerifyingTask):
     inputs = ('file_path',)
 
     def run(self, file_path):
+        """Compare every declared digest with the staged data's.
+
+        :param file_path: the staged data's path.
+        """
         try:
             declared = declared_digests(self.plugin.image_properties())
         except ValueError as exc:

@@ -296,6 +296,10 @@ class VerifyAgainstManifest(checks.VerifyingTask):
         super().__init__(plugin)
 
     def run(self, file_path):
+        """Compare the staged data with the manifest's entry.
+
+        :param file_path: the staged data's path.
+        """
         if self.problem:
             raise self.failure(self.problem)
         exp = self.expected
