@@ -37,6 +37,8 @@ from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin_list
 from glance_import_ext.common import records
+from glance_import_ext.common import stage_record
+from glance_import_ext.common import staging
 from glance_import_ext.common import task as image_task
 from glance_import_ext.common import workers
 from glance_import_ext import glance_internals
@@ -241,3 +243,19 @@ def _watch(plugin):
         # How often the keepalive updates this task: the admin command
         # judges it by this worker's interval, not its own configuration.
         'interval': keepalive.KEEPALIVE.interval})
+    staged = (staging.staged_path(plugin.image_id)
+              if plugin.import_method == 'glance-direct' else None)
+    if staged:
+        # Once Glance deleted the staged data of a successful import, its
+        # stage record (stage_digests) describes nothing: remove it. After
+        # a failure the data stays, and the record spares the retry a pass.
+        keepalive.KEEPALIVE.when_done(
+            plugin.task_id, _stage_record_remover(staged),
+            poll=keepalive.KEEPALIVE.interval)
+
+
+def _stage_record_remover(staged):
+    def remove_after_success(status):
+        if status == 'success':
+            stage_record.remove(staged)
+    return remove_after_success
