@@ -141,11 +141,11 @@ class MultiDigest:
     def _flush(self):
         if not self._batch:
             return
-        data = self._batch[0] if len(self._batch) == 1 else b''.join(
-            self._batch)
-        self._batch, self._batched = [], 0
+        # The pieces as read, not joined: a copy of every byte would cost
+        # more than the hand-over it saves.
+        pieces, self._batch, self._batched = self._batch, [], 0
         for feed in self._feeds:
-            feed.put(data)
+            feed.put(pieces)
 
     def hexdigests(self):
         """{algorithm: hexdigest} of everything fed; ends the threads."""
@@ -184,18 +184,19 @@ class HashThread:
 
     def _work(self):
         while True:
-            chunk = self.queue.get()
-            if chunk is None:
+            pieces = self.queue.get()
+            if pieces is None:
                 return
             for hasher in self.hashers:
-                hasher.update(chunk)
+                for piece in pieces:
+                    hasher.update(piece)
 
-    def put(self, chunk):
-        """Hand ``chunk`` to the thread (blocks while its queue is full).
+    def put(self, pieces):
+        """Hand data to the thread (blocks while its queue is full).
 
-        :param chunk: bytes.
+        :param pieces: bytes, or a list of bytes hashed in that order.
         """
-        self.queue.put(chunk)
+        self.queue.put([pieces] if isinstance(pieces, bytes) else pieces)
 
     def close(self):
         """Let the thread hash what is queued, then end it."""
