@@ -17,7 +17,6 @@ its own in it. sqlite is no substitute: Glance 33's threaded import tasks
 lose writes to "database is locked" under it.
 """
 
-import atexit
 import os
 import pwd
 import shutil
@@ -30,7 +29,7 @@ from tests.functional.harness import process
 PASSWORD = 'functional-tests'
 
 
-def _find(binary):
+def find_binary(binary):
     for d in ('/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'):
         path = os.path.join(d, binary)
         if os.access(path, os.X_OK):
@@ -58,12 +57,12 @@ class MariaDB:
     def start(self):
         os.makedirs(self.tmp_dir, exist_ok=True)
         user = _current_user()
-        process.run([_find('mariadb-install-db'), '--no-defaults',
+        process.run([find_binary('mariadb-install-db'), '--no-defaults',
                      '--datadir=' + self.data_dir, '--user=' + user,
                      '--tmpdir=' + self.tmp_dir,
                      '--auth-root-authentication-method=normal',
                      '--skip-test-db'], what='mariadb-install-db')
-        cmd = [_find('mariadbd'), '--no-defaults',
+        cmd = [find_binary('mariadbd'), '--no-defaults',
                '--datadir=' + self.data_dir, '--socket=' + self.socket,
                '--skip-networking', '--user=' + user,
                '--tmpdir=' + self.tmp_dir,
@@ -121,22 +120,9 @@ _server = None
 
 
 def server(base_dir):
-    """The test process's one MariaDB server, started on first use.
-
-    A bootstrap that fails is tried once more in a fresh directory.
-    """
+    """The test process's one MariaDB server, started on first use."""
     global _server
-    for attempt in (1, 2):
-        if _server is not None:
-            break
-        db = MariaDB(tempfile.mkdtemp(prefix='mariadb-', dir=base_dir))
-        try:
-            db.start()
-        except process.ServiceFailed:
-            db.stop()
-            if attempt == 2:
-                raise
-            continue
-        atexit.register(db.stop)
-        _server = db
+    if _server is None:
+        _server = process.start_server(lambda: MariaDB(
+            tempfile.mkdtemp(prefix='mariadb-', dir=base_dir)))
     return _server

@@ -12,6 +12,7 @@
 
 """A service process the tests start, wait for and always stop."""
 
+import atexit
 import os
 import signal
 import socket
@@ -27,6 +28,26 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+def start_server(make, attempts=2):
+    """A server made by ``make()`` and started, its stop() run at exit.
+
+    A start that fails is tried again with a fresh server (a fresh
+    directory and ports: another test process may have taken a port
+    meanwhile); the last failure is raised.
+    """
+    for attempt in range(1, attempts + 1):
+        server = make()
+        try:
+            server.start()
+        except ServiceFailed:
+            server.stop()
+            if attempt == attempts:
+                raise
+            continue
+        atexit.register(server.stop)
+        return server
 
 
 def run(cmd, env=None, what=None):
