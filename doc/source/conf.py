@@ -16,6 +16,15 @@ Build with ``tox -e docs`` (``sphinx-build -W -b html doc/source
 doc/build/html``).
 """
 
+import os
+import sys
+
+# The local extensions (_exts/): release_facts.py, the release table and
+# substitutions, from glance_import_ext/glance_internals/releases.py;
+# manage_reference.py, the CLI reference of glance-import-ext-manage.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '_exts'))
+
 # -- General configuration ------------------------------------------------
 
 extensions = [
@@ -23,6 +32,10 @@ extensions = [
     # Renders the option reference from the oslo.config.opts entry point
     # (``.. show-options:: glance_import_ext``).
     'oslo_config.sphinxext',
+    'release_facts',
+    # The CLI reference of glance-import-ext-manage, generated from its
+    # argparse parser (``.. manage-reference::``).
+    'manage_reference',
 ]
 
 # openstackdocstheme

@@ -22,10 +22,14 @@ Like ``glance-status upgrade check`` (oslo.upgradecheck): one result per
 check, with what to do; exit 0 when every check passed, 1 when the worst
 is a warning, 2 when one failed. glance-image-import.conf is read from the
 directory of glance-api.conf, as glance-api and
-glance-import-ext-stuck-imports read it.
+glance-import-ext-manage read it. ``glance-import-ext-manage upgrade check``
+runs the same checks.
 
-It changes nothing: no file is written, the database is not connected to,
-no network is used; ``gpgv --version`` is the one program it runs.
+It changes nothing: no file is written; ``gpgv --version`` is the one
+program it runs. With ``image_versions`` listed it connects to what gives
+the lineage lock, to see that it does: the coordination backend (a lock
+taken and released), or else a MySQL/MariaDB database (is it a Galera
+node?); nothing else is connected to.
 """
 
 import argparse
@@ -42,7 +46,9 @@ import warnings
 from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
-from glance_import_ext.cmd import stuck_imports
+from glance_import_ext.cmd.manage import config as manage_config
+from glance_import_ext.cmd.manage import errors as manage_errors
+from glance_import_ext.cmd.manage import values
 from glance_import_ext.common import errors
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin_list
@@ -108,7 +114,7 @@ def _never_raises(check):
             return check(self)
         except Exception as exc:
             return result(FAILURE, 'the check could not run: %s: %s' % (
-                type(exc).__name__, stuck_imports.show(exc, 300)),
+                type(exc).__name__, values.show(exc, 300)),
                 'fix the configuration it names, or report a bug with '
                 'this line')
     run.__name__ = check.__name__
@@ -137,6 +143,7 @@ class Checks(upgradecheck.UpgradeCommands):
     # -- what the configuration says -------------------------------------
     @property
     def plugins(self):
+        """The names listed in image_import_plugins."""
         return glance_internals.image_import_plugins(self.conf)
 
     def library_listed(self):
@@ -146,11 +153,13 @@ class Checks(upgradecheck.UpgradeCommands):
                 if n in eps and plugin_list.is_library(eps[n])]
 
     def glance_version(self):
+        """The installed Glance's version ('' if it is not installed)."""
         if self._glance_version is None:
             self._glance_version = installed_version('glance')
         return self._glance_version
 
     def glance_major(self):
+        """The installed Glance's major version, or None."""
         try:
             return int(self.glance_version().split('.')[0])
         except ValueError:
@@ -324,7 +333,7 @@ class Checks(upgradecheck.UpgradeCommands):
 
     @staticmethod
     def _judge_keys(keyring, keys, now):
-        shown = stuck_imports.show(keyring, 200)
+        shown = values.show(keyring, 200)
         if keys is None:
             return SUCCESS, ('%s: a GnuPG keybox, readable; key expiry not '
                              'read from keyboxes' % shown)
@@ -379,14 +388,14 @@ class Checks(upgradecheck.UpgradeCommands):
                                            '/usr/bin:/bin'})
         except (OSError, subprocess.SubprocessError) as exc:
             return result(FAILURE, 'cannot run %s: %s' % (
-                path, stuck_imports.show(exc, 200)), hint)
+                path, values.show(exc, 200)), hint)
         first = (proc.stdout or b'').decode('utf-8', 'replace')
         first = first.splitlines()[0] if first.strip() else ''
         if proc.returncode:
             return result(FAILURE, '%s --version exited %d: %s' % (
-                path, proc.returncode, stuck_imports.show(first, 200)), hint)
+                path, proc.returncode, values.show(first, 200)), hint)
         return result(SUCCESS, '%s runs (%s)' % (
-            path, stuck_imports.show(first, 100)))
+            path, values.show(first, 100)))
 
     # -- 7 ---------------------------------------------------------------
     @_never_raises
@@ -421,7 +430,7 @@ class Checks(upgradecheck.UpgradeCommands):
         if not path:
             return result(SUCCESS, 'property_protection_file not set: '
                                    'nothing to check')
-        shown = stuck_imports.show(path, 200)
+        shown = values.show(path, 200)
         rule_format = (self.conf.property_protection_rule_format or
                        'roles').lower()
         if rule_format != 'roles':
@@ -439,7 +448,7 @@ class Checks(upgradecheck.UpgradeCommands):
                 rules.read_file(f)
         except (OSError, configparser.Error, UnicodeDecodeError) as exc:
             return result(FAILURE, 'cannot read property_protection_file '
-                                   '%s: %s' % (shown, stuck_imports.show(
+                                   '%s: %s' % (shown, values.show(
                                        exc, 200)),
                           'glance-api does not start without it: fix it')
         hint = ('add, before the catch-all rule of %s: [^import_ext_(?!'
@@ -480,7 +489,7 @@ class Checks(upgradecheck.UpgradeCommands):
         path = paste_file(self.conf)
         if not path:
             return result(FAILURE, 'no paste file found (%s)' % (
-                '[paste_deploy] config_file = %s' % stuck_imports.show(
+                '[paste_deploy] config_file = %s' % values.show(
                     self.conf.paste_deploy.config_file, 200)
                 if self.conf.paste_deploy.config_file else
                 'glance-api-paste.ini beside glance-api.conf'),
@@ -493,13 +502,13 @@ class Checks(upgradecheck.UpgradeCommands):
                 paste.read_file(f)
         except (OSError, configparser.Error, UnicodeDecodeError) as exc:
             return result(FAILURE, 'cannot read %s: %s' % (
-                stuck_imports.show(path, 200), stuck_imports.show(exc, 200)),
+                values.show(path, 200), values.show(exc, 200)),
                 'fix the paste file')
         flavor = self.conf.paste_deploy.flavor or 'default'
         where = _pipeline(paste, flavor)
         if where is None:
             return result(FAILURE, '%s has no pipeline for paste flavor '
-                                   '%s' % (stuck_imports.show(path, 200),
+                                   '%s' % (values.show(path, 200),
                                            flavor),
                           'glance-api does not start: fix [paste_deploy] '
                           'flavor or the paste file')
@@ -532,7 +541,7 @@ class Checks(upgradecheck.UpgradeCommands):
                            'stage_host_check), or pin keystonemiddleware<%d'
                            % KEYSTONEMIDDLEWARE_WITHOUT_IDENTITY_URI)
         missing = [n for n in FILTER_FACTORIES if n not in ours]
-        return result(SUCCESS, '%s (%s)%s' % (at, stuck_imports.show(
+        return result(SUCCESS, '%s (%s)%s' % (at, values.show(
             path, 200), '; %s not in it: optional here' % ', '.join(
                 missing) if missing else ''))
 
@@ -566,20 +575,34 @@ class Checks(upgradecheck.UpgradeCommands):
         if image_versions.NAME not in self.plugins:
             return result(SUCCESS, '%s is not listed: no lock needed' %
                           image_versions.NAME)
+        group = self.conf[image_versions.NAME]
+        url = (group.coordination_url or '').strip()
+        if url:
+            # Only the scheme is shown: the URL may hold a password.
+            scheme = url.split(':', 1)[0]
+            why = image_versions.lock.probe(url)
+            if why:
+                return result(FAILURE, '[%s] coordination_url (%s) does not '
+                                       'give a lock: %s' % (
+                                           image_versions.NAME, scheme, why),
+                              'start the backend or correct the URL')
+            return result(SUCCESS, '[%s] coordination_url (%s) gives the '
+                                   'lineage lock' % (image_versions.NAME,
+                                                     scheme))
         connection = self.conf.database.connection or ''
-        # Only the dialect is shown: the URL may hold a password.
-        dialect = connection.split(':', 1)[0].split('+', 1)[0].lower()
-        if dialect in ('mysql', 'mariadb'):
-            return result(SUCCESS, '[database] connection is %s: '
-                                   'GET_LOCK serializes every glance-api '
-                                   'of the lineage' % dialect)
-        return result(FAILURE, '[database] connection is %s: %s would '
-                               'only lock within one glance-api process, '
-                               'and two workers could rotate the same '
-                               'lineage at once' % (
-                                   dialect or 'not set', image_versions.NAME),
-                      'use MySQL or MariaDB for Glance, or remove '
-                      'image_versions from the list')
+        kinds = {}
+
+        def lock_kind():
+            kinds['found'] = glance_internals.database_lock_kind_at(
+                connection)
+            return kinds['found']
+        why = image_versions.lock.problem(group, lock_kind)
+        if why:
+            return result(FAILURE, why,
+                          'set [%s] coordination_url, or remove %s from the '
+                          'list' % (image_versions.NAME, image_versions.NAME))
+        return result(SUCCESS, 'Glance\'s database (%s) serializes every '
+                               'glance-api of a lineage' % kinds['found'])
 
     # -- 11 --------------------------------------------------------------
     @_never_raises
@@ -590,7 +613,7 @@ class Checks(upgradecheck.UpgradeCommands):
             path = glance_internals.staging_dir(self.conf)
         except (cfg.Error, ValueError) as exc:
             return result(FAILURE, 'invalid staging configuration: %s' %
-                          stuck_imports.show(exc, 200),
+                          values.show(exc, 200),
                           'fix [DEFAULT] enabled_backends or '
                           '[os_glance_staging_store]')
         if not path:
@@ -599,7 +622,7 @@ class Checks(upgradecheck.UpgradeCommands):
                                    '[os_glance_staging_store] '
                                    'filesystem_store_datadir): not checked',
                           'glance-direct needs one')
-        shown = stuck_imports.show(path, 200)
+        shown = values.show(path, 200)
         hint = ('run this check as the user glance-api runs as; if it is '
                 'that user, make the directory writable for it')
         if os.path.exists(path) and not os.path.isdir(path):
@@ -616,13 +639,12 @@ class Checks(upgradecheck.UpgradeCommands):
                                        'and this user (uid %d) cannot '
                                        'create it in %s' % (
                                            shown, os.getuid(),
-                                           stuck_imports.show(parent, 200)),
+                                           values.show(parent, 200)),
                               'create it, writable for the glance-api user')
             return result(SUCCESS, 'staging directory %s does not exist '
                                    'yet; Glance creates it (%s is '
                                    'writable)' % (
-                                       shown, stuck_imports.show(parent,
-                                                                 200)))
+                                       shown, values.show(parent, 200)))
         if not os.access(path, os.W_OK | os.X_OK):
             return result(FAILURE, 'staging directory %s is not writable '
                                    'by this user (uid %d)' % (
@@ -730,17 +752,23 @@ def _config_args(argv):
     """(argv for oslo.config, default config files) as glance-api reads.
 
     glance-api.conf from --config-file (else where glance-api looks), and
-    glance-image-import.conf beside it: stuck_imports.config_files.
+    glance-image-import.conf beside it: manage's config.config_files.
     """
     if any(a in ('-h', '--help', '--version') for a in argv):
         return argv, None
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument('--config-file', action='append')
     known, rest = parser.parse_known_args(argv)
-    return rest, stuck_imports.config_files(known)
+    return rest, manage_config.config_files(known)
 
 
-def main(argv=None):
+def main(argv=None, prog=PROG):
+    """Run ``upgrade check``; the exit code of the worst result.
+
+    :param argv: the arguments (default: sys.argv[1:]).
+    :param prog: the command named in error lines (glance-import-ext-manage
+        runs the same checks).
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     # Nothing but the results: no deprecation warnings, no log records.
     warnings.simplefilter('ignore')
@@ -748,15 +776,15 @@ def main(argv=None):
     conf = cfg.CONF
     try:
         argv, files = _config_args(argv)
-        stuck_imports.register_glance_options(conf)
+        manage_config.register_glance_options(conf)
         glance_internals.register_preflight_options(conf)
-    except stuck_imports.CommandError as exc:
-        sys.stderr.write('%s: error: %s\n' % (PROG, exc))
+    except manage_errors.CommandError as exc:
+        sys.stderr.write('%s: error: %s\n' % (prog, exc))
         return FAILURE
     except ImportError as exc:
         sys.stderr.write('%s: error: Glance cannot be imported (%s). Hint: '
                          "run this command with glance-api's Python, e.g. "
-                         '/path/to/glance-venv/bin/%s\n' % (PROG, exc, PROG))
+                         '/path/to/glance-venv/bin/%s\n' % (prog, exc, prog))
         return FAILURE
     try:
         return upgradecheck.main(conf, 'glance', Checks(conf), argv=argv,
@@ -764,7 +792,7 @@ def main(argv=None):
     except cfg.Error as exc:
         sys.stderr.write('%s: error: cannot read the configuration: %s. '
                          'Hint: fix the file named\n' % (
-                             PROG, stuck_imports.show(exc, 300)))
+                             prog, values.show(exc, 300)))
         return FAILURE
 
 

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""What the verifying plugins share: modes, outcomes, the dry run.
+"""What the verifying plugins share: modes, outcomes, the staged digests.
 
 Every verifying plugin (checksum_verify, glance_download_verify,
 manifest_verify) has an option ``mode``:
@@ -20,37 +20,36 @@ manifest_verify) has an option ``mode``:
   detail and recorded on the image (``import_ext_warnings``), and the
   import goes on. For rolling verification out on a live cloud.
 
-A user can ask for a **dry run** of one import by setting
-``import_ext_dry_run=true`` on the image: every check runs (a failure does
-not stop the others), nothing reaches a store, the outcome of each check is
-recorded in ``import_ext_dry_run_report``, the request is removed, and the
-image is left ready for the real import (glance-direct: still
-``uploading`` with its staged data). ``import_ext_dry_run`` is the one
-property under the library's namespace a user sets; it is a request, not a
-record.
+In a dry run (dry_run.py) a failed check is recorded in the report and
+the other checks go on, whatever the mode.
+
+The checks read the staged data through one hashing pass shared by the
+import's verifying plugins (``VerifyingTask.staged_digests``).
 """
+
+import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from glance_import_ext.common import dry_run
 from glance_import_ext.common import errors
+from glance_import_ext.common import keepalive
 from glance_import_ext.common import records
+from glance_import_ext.common import stage_record
+from glance_import_ext.common import staging
 from glance_import_ext.common import task as image_task
-from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 
 ENFORCE, WARN = 'enforce', 'warn'
 WARNINGS = records.NAMESPACE + 'warnings'
-REPORT = records.NAMESPACE + 'dry_run_report'
-MAX_RECORD = 2000
-TRUE = ('true', 'yes', '1', 'on')
 
 
 # What became of the image after a failed check. Said here, the one place
 # that knows the mode, and never in a plugin's problem text: a warn-mode
 # record must not carry the enforce-mode outcome. A dry run's report says
-# its outcome once (summary).
+# its outcome once (dry_run.summary).
 OUTCOME = {
     ENFORCE: 'nothing was stored',
     WARN: 'warn mode: the import went on and the data was stored',
@@ -67,15 +66,15 @@ def mode_opt():
         help='What a failed check does.')
 
 
-def dry_run_requested(properties):
-    return str(properties.get(records.DRY_RUN, '')).strip().lower() in TRUE
-
-
 class CheckFailed(errors.ImportFailed):
     """A failed check: what is wrong and how to put it right, no outcome.
 
     ``remedy`` ("correct it and import again") holds only while the image
     can still be imported: it is left out where the import went on.
+
+    :param plugin: the name of the plugin whose check failed.
+    :param problem: what is wrong.
+    :param remedy: how to put it right, or None.
     """
 
     def __init__(self, plugin, problem, remedy=None):
@@ -102,6 +101,8 @@ class VerifyingTask(image_task.ImageTask):
     Its outcome goes into the import's shared state (for the dry-run
     report); in ``warn`` mode or a dry run a failure is recorded instead of
     failing the import.
+
+    :param plugin: the PluginContext of the plugin the check belongs to.
     """
 
     def __init__(self, plugin):
@@ -110,13 +111,23 @@ class VerifyingTask(image_task.ImageTask):
 
     @property
     def mode(self):
+        """ENFORCE or WARN: the plugin's ``mode`` option."""
         return cfg.CONF[self.plugin.name].mode
 
     def failure(self, problem, remedy=None):
-        """A CheckFailed to raise: the outcome is added by ``execute``."""
+        """A CheckFailed to raise: the outcome is added by ``execute``.
+
+        :param problem: what is wrong.
+        :param remedy: how to put it right, or None.
+        """
         return CheckFailed(self.plugin.name, problem, remedy)
 
     def execute(self, **inputs):
+        """Run the check; a failure fails the import, or is recorded.
+
+        In enforce mode a failure fails the import with the outcome sentence;
+        in warn mode or a dry run it is recorded and the import goes on.
+        """
         name = self.plugin.name
         try:
             result = super().execute(**inputs)
@@ -124,11 +135,7 @@ class VerifyingTask(image_task.ImageTask):
             problem, remedy = _problem(exc)
             self.shared.outcomes.append('%s FAILED: %s' % (
                 name, _join(problem, remedy)))
-            if self.shared.dry_run:
-                LOG.warning('Image %s, import %s (dry run): check failed, '
-                            'the other checks go on: %s: %s',
-                            self.plugin.image_id, self.plugin.task_id, name,
-                            problem)
+            if dry_run.carries_on(self.plugin, problem):
                 return None
             if self.mode == ENFORCE:
                 raise errors.ImportFailed(
@@ -142,46 +149,35 @@ class VerifyingTask(image_task.ImageTask):
         self.shared.outcomes.append('%s passed' % name)
         return result
 
+    def staged_digests(self, file_path, algorithms):
+        """({algorithm: hex}, size) of the staged data.
+
+        Shares one pass with the import's other verifying plugins (see
+        hashing.ImportDigests) and keeps the task fresh while it hashes.
+
+        :param file_path: the staged data Glance's flow hands on.
+        :param algorithms: the names of the digests the check needs.
+        """
+        data = staging.StagedData(file_path)
+        beat = keepalive.Heartbeat(self.plugin.task_repo,
+                                   self.plugin.task_id)
+        label = self.plugin.name
+
+        def progress(done):
+            beat.beat('%s: hashed %d MiB' % (label, done // 2 ** 20))
+
+        digests = self.plugin.shared.digests
+        image_id = self.plugin.image_id
+        start = time.monotonic()
+        found = digests.of(data.chunks, data.path, algorithms, progress,
+                           recorded=lambda: stage_record.take(data.path,
+                                                              image_id))
+        LOG.info('%s: digests (%s) of image %s ready in %.3f s', label,
+                 '+'.join(sorted(found)), image_id, time.monotonic() - start)
+        return found, data.size()
+
     def _record_warning(self, message):
         current = self.plugin.records().get(WARNINGS)
         text = '; '.join(filter(None, [current, message]))
-        self.update_records({WARNINGS: errors.bounded(text, MAX_RECORD)})
-
-
-class FinishDryRun(image_task.ImageTask):
-    """Stop a dry run after the last of the library's plugins.
-
-    Raises once every check ran, so Glance writes nothing to a store and
-    the guards leave the image ready for the real import; the report is
-    written by the guard once every revert has run.
-    """
-
-    def __init__(self, plugin):
-        super().__init__(plugin)
-        self.shared = plugin.shared
-
-    def run(self):
-        if not self.shared.dry_run or not self._last():
-            return
-        raise errors.DryRunFinished(self.plugin.name, summary(self.shared))
-
-    def _last(self):
-        configured = glance_internals.image_import_plugins()
-        ours = [n for n in configured if n in self.shared.plugins]
-        return not ours or ours[-1] == self.plugin.name
-
-
-def summary(shared):
-    checks = '; '.join(shared.outcomes) or 'no check applied to this image'
-    return errors.bounded('dry run: %s. Nothing was stored; %s was removed, '
-                          'import again for the real import' % (
-                              checks, records.DRY_RUN), MAX_RECORD)
-
-
-def finish_dry_run(plugin, shared):
-    """Record the dry run's report and consume the request (no journal)."""
-    text = summary(shared)
-    with plugin.library_wrapper as action:
-        action.set_image_extra_properties({REPORT: text})
-        action.pop_extra_property(records.DRY_RUN)
-        image_task.reseal(action)
+        self.update_records({WARNINGS: errors.bounded(text,
+                                                      records.MAX_RECORD)})

@@ -84,10 +84,6 @@ class ImportFailed(_GlanceFailure):
         return self.msg
 
 
-class DryRunFinished(ImportFailed):
-    """A dry run ran every check; it stops the import before the stores."""
-
-
 class GlanceMismatch(RuntimeError):
     """Glance does not give a plugin what this library was verified with."""
 

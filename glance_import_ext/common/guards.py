@@ -36,13 +36,13 @@ raises: in its constructor (a failure there would drop the whole plugin)
 nor in its revert (taskflow would stop reverting).
 """
 
-import threading
-import time
+import functools
 
 from oslo_log import log as logging
 
-from glance_import_ext.common import checks
+from glance_import_ext.common import dry_run
 from glance_import_ext.common import errors
+from glance_import_ext.common import keepalive
 from glance_import_ext.common import records
 from glance_import_ext.common import stage_record
 from glance_import_ext.common import staging
@@ -55,7 +55,10 @@ STAGE_HOST = glance_internals.STAGE_HOST
 
 
 class ImportGuard(image_task.ImageTask):
-    """Clears the namespace on start; on failure the first one acts."""
+    """Clears the namespace on start; on failure the first one acts.
+
+    :param plugin: the PluginContext of the plugin whose flow it starts.
+    """
 
     def __init__(self, plugin):
         super().__init__(plugin)
@@ -74,25 +77,30 @@ class ImportGuard(image_task.ImageTask):
                             plugin.image_id, type(exc).__name__)
 
     def read_image(self, image):
-        """Note what is only known while the flow is built."""
-        properties = dict(image.extra_properties)
+        """Note what is only known while the flow is built.
+
+        :param image: the image as stored while the flow is built.
+        """
+        properties = glance_internals.properties_of(image)
         # Glance removes it right after the flow is built.
         self.shared.stage_host = properties.get(STAGE_HOST) or None
         # Taken before Glance's glance-download metadata step runs.
         self.shared.before = (properties, image.disk_format,
                               image.container_format)
-        self.shared.dry_run = checks.dry_run_requested(properties)
+        dry_run.read_request(self.shared, properties)
 
     @property
     def first(self):
+        """True for the guard that acts for the whole import."""
         return bool(self.shared.ran) and self.shared.ran[0] is self
 
     def run(self, **inputs):
+        """Note this guard; the first clears records written before."""
         self.shared.ran.append(self)
         if self.first:
             image = self.plugin.library_repo.get(self.plugin.image_id)
-            present = sorted(k for k in dict(image.extra_properties)
-                             if records.is_record(k))
+            present = sorted(k for k in glance_internals.properties_of(
+                image) if records.is_record(k))
             if present:
                 LOG.info('Import %s of image %s: removing %s, written before '
                          'this import; only its plugins write records',
@@ -103,21 +111,25 @@ class ImportGuard(image_task.ImageTask):
             self.shared.records = {}
 
     def revert(self, *args, **kwargs):
+        """Undo this guard's changes; the first leaves the image retryable."""
         super().revert(*args, **kwargs)
         if not self.first:
             return
         try:
-            if self.shared.dry_run:
-                checks.finish_dry_run(self.plugin, self.shared)
+            dry_run.finish(self.plugin, self.shared)
             self.on_failure(**kwargs)
         except Exception:
             LOG.exception('Could not leave image %s retryable after its '
-                          'import %s failed; glance-import-ext-stuck-imports '
-                          'can recover it', self.plugin.image_id,
+                          'import %s failed; glance-import-ext-manage imports '
+                          'recover can recover it', self.plugin.image_id,
                           self.plugin.task_id)
 
     def on_failure(self, **kwargs):
-        """What the import method needs after a failure (default: none)."""
+        """What the import method needs after a failure (default: none).
+
+        :param kwargs: what taskflow passes a revert (``flow_failures``,
+            the task's inputs).
+        """
 
 
 class RestoreStagedStatus(ImportGuard):
@@ -152,6 +164,11 @@ class RestoreStagedStatus(ImportGuard):
             self.shared.staged = _snapshot(plugin)
 
     def on_failure(self, file_path=None, flow_failures=None, **kwargs):
+        """Put a failed glance-direct import's image back to ``uploading``.
+
+        :param file_path: the staged data's path.
+        :param flow_failures: what failed, for the task message.
+        """
         snapshot = self.shared.staged
         exception = glance_internals.exceptions
         queued_by = _queued_by_glance_revert(self.plugin.name)
@@ -203,38 +220,41 @@ class FinishFailedDownload(ImportGuard):
     metadata step copied, release the lock as Glance's ``_ImageLock``
     revert would, and give the task the real reason. If a Glance release
     reverts cleanly, the lock is already gone and this does nothing.
+
+    The revert runs while the task is still ``processing``: the rest
+    waits for its end through the keepalive (``wait_for_end``), for
+    ``WAIT_SECONDS`` at most.
     """
 
     WAIT_SECONDS = 120
+    # Seconds between looks at the task: the image is unlocked soon after.
+    POLL_SECONDS = 0.5
 
     def on_failure(self, flow_failures=None, **kwargs):
-        reason = failure_reason(flow_failures)
-        threading.Thread(target=self._finish, args=(reason,),
-                         name='finish-' + self.plugin.task_id,
-                         daemon=True).start()
+        """Finish the revert once Glance has marked the task failed.
 
-    def _finish(self, reason):
+        :param flow_failures: taskflow's failures of the import.
+        """
+        reason = failure_reason(flow_failures)
+        keepalive.KEEPALIVE.wait_for_end(
+            self.plugin.context, self.plugin.task_id,
+            functools.partial(self._finish, reason),
+            timeout=self.WAIT_SECONDS, poll=self.POLL_SECONDS)
+
+    def _finish(self, reason, status):
+        if status != 'failure':
+            return  # succeeded after all, or gone: nothing to finish
         try:
-            if self._wait_for_failed_task():
-                self._release(reason)
+            self._release(reason)
         except Exception:
             LOG.exception('Could not finish the revert of failed import %s '
                           'of image %s', self.plugin.task_id,
                           self.plugin.image_id)
 
-    def _wait_for_failed_task(self):
-        deadline = time.monotonic() + self.WAIT_SECONDS
-        while time.monotonic() < deadline:
-            status = self.plugin.task_repo.get(self.plugin.task_id).status
-            if status in ('success', 'failure'):
-                return status == 'failure'
-            time.sleep(0.5)
-        return False
-
     def _release(self, reason):
         image = self.plugin.image()
-        if (dict(image.extra_properties).get(LOCK) != self.plugin.task_id
-                or image.status != 'queued'):
+        if (glance_internals.properties_of(image).get(LOCK) !=
+                self.plugin.task_id or image.status != 'queued'):
             return  # Glance finished its own revert, or the image moved on
         wrapper = self.plugin.library_wrapper
         if self.shared.before is not None:
@@ -267,7 +287,10 @@ GUARDS = {'glance-direct': RestoreStagedStatus,
 
 
 def guard_for(plugin):
-    """The guard that starts ``plugin``'s flow for its import method."""
+    """The guard that starts ``plugin``'s flow for its import method.
+
+    :param plugin: a PluginContext.
+    """
     return GUARDS.get(plugin.import_method, ImportGuard)(plugin)
 
 
@@ -279,7 +302,10 @@ def _restore_glance_property(action, key, value):
 
 
 def failure_reason(flow_failures):
-    """The message of the failure that stopped the import."""
+    """The message of the failure that stopped the import.
+
+    :param flow_failures: taskflow's failures, by task name.
+    """
     failures = list((flow_failures or {}).values())
     for failure in failures:
         if isinstance(getattr(failure, 'exception', None),

@@ -191,9 +191,14 @@ class HashThread:
                 hasher.update(chunk)
 
     def put(self, chunk):
+        """Hand ``chunk`` to the thread (blocks while its queue is full).
+
+        :param chunk: bytes.
+        """
         self.queue.put(chunk)
 
     def close(self):
+        """Let the thread hash what is queued, then end it."""
         self.queue.put(None)
         self.thread.join()
 
@@ -231,6 +236,10 @@ class ImportDigests:
         self._lock = threading.Lock()
 
     def want(self, algorithms):
+        """Have the import's one pass include ``algorithms``.
+
+        :param algorithms: hashlib names.
+        """
         self.wanted.update(algorithms)
 
     def of(self, chunk_source, path, algorithms, progress=None,

@@ -26,10 +26,14 @@ from glance_import_ext import glance_internals
 
 
 class ImportState:
-    """One import's state, shared by its plugins' tasks."""
+    """One import's state, shared by its plugins' tasks.
+
+    Grouped below by the module that owns each field: it writes it (the
+    one exception said where it is), the others only read it.
+    """
 
     def __init__(self):
-        # The guards (guards.py): which ran, in order (the first acts on
+        # guards.py: which guards ran, in order (the first acts on
         # failure), and what is only known while the flow is built.
         self.ran = []
         self.read = False
@@ -38,18 +42,24 @@ class ImportState:
         # glance-direct: the staged file as the user staged it, taken
         # before any plugin ran (staging.Snapshot); None until then.
         self.staged = None
-        # The keepalive watches the import once, and the configured plugin
-        # list is checked once (plugin.py).
+        # plugin.py (build_flow): this import's plugins of the library, by
+        # name; the keepalive watches the import once, and the configured
+        # plugin list is checked once.
+        self.plugins = []
         self.watched = False
         self.list_checked = False
-        # Checks and dry runs (checks.py).
+        # dry_run.py: whether the user asked for a dry run (read_request).
         self.dry_run = False
-        self.plugins = []   # names of this import's plugins of the library
-        self.outcomes = []  # what each check found
-        # One hashing pass for every verifying plugin (hashing.py).
+        # checks.py (VerifyingTask): what each check found, for the dry
+        # run's report.
+        self.outcomes = []
+        # hashing.py: one hashing pass for every verifying plugin (each
+        # plugin's get_flow announces its algorithms, VerifyingTask
+        # .staged_digests computes them).
         self.digests = hashing.ImportDigests()
-        # The image's records as this import's plugins last saved them
-        # (records.AnchoredRepo); None until the first guard cleared them.
+        # records.py (AnchoredRepo): the image's records as this import's
+        # plugins last saved them; None until the first guard cleared them
+        # (guards.py sets {} then).
         self.records = None
 
 

@@ -80,8 +80,8 @@ common_opts = [
                help='Secret key that seals the records the plugins write '
                     '(import_ext_* properties) with an HMAC over the image id '
                     'and the records, so that a later edit by the image '
-                    'owner shows (glance-import-ext-stuck-imports '
-                    'verify-records). Set the same value on every glance-api '
+                    'owner shows (glance-import-ext-manage records '
+                    'verify). Set the same value on every glance-api '
                     'and where the admin command runs. Unset: records are '
                     'written unsealed.'),
     ListOpt('previous_record_keys', default=[], secret=True,

@@ -22,13 +22,14 @@ Every plugin's ``get_flow(**kwargs)`` ends in ``build_flow``, which
 - starts with a guard that owns the library's records and leaves a failed
   import retryable (guards);
 - has the import watched by the process's keepalive, so that the admin
-  command can tell a dead import from a live one (keepalive).
+  command can tell a dead import from a live one (keepalive);
+- ends with the stop of a dry run, which acts only in one (dry_run).
 """
 
 from oslo_log import log as logging
 from taskflow.patterns import linear_flow as lf
 
-from glance_import_ext.common import checks
+from glance_import_ext.common import dry_run
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
 from glance_import_ext.common import import_state
@@ -36,6 +37,8 @@ from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin_list
 from glance_import_ext.common import records
+from glance_import_ext.common import stage_record
+from glance_import_ext.common import staging
 from glance_import_ext.common import task as image_task
 from glance_import_ext.common import workers
 from glance_import_ext import glance_internals
@@ -87,6 +90,7 @@ class PluginContext:
 
     @property
     def import_method(self):
+        """The import method's name (``glance-direct``...), or None."""
         method = self.import_req.get('method')
         return method.get('name') if isinstance(method, dict) else None
 
@@ -106,6 +110,7 @@ class PluginContext:
 
     @property
     def library_repo(self):
+        """The image repository the library's own writes go through."""
         if self._library_repo is None:
             self._library_repo = _library_repo(self)
         return self._library_repo
@@ -113,7 +118,7 @@ class PluginContext:
     def records(self):
         """The library's records on the image now (records.records_of)."""
         image = self.library_repo.get(self.image_id)
-        return records.records_of(dict(image.extra_properties))
+        return records.records_of(glance_internals.properties_of(image))
 
     def image(self):
         """The image as stored now (read only; changes go via ImageTask)."""
@@ -123,15 +128,17 @@ class PluginContext:
         """The image's extra properties as a plain dict.
 
         Glance's ExtraProperties mixes MutableMapping into dict, and its
-        items()/values() come out empty; only dict(...) sees the content.
+        items()/values() come out empty; only a copy (properties_of) sees
+        the content.
         """
-        return dict(self.image().extra_properties)
+        return glance_internals.properties_of(self.image())
 
 
 class RecordPluginRun(image_task.ImageTask):
     """Append the plugin's name to the image's trail of plugins."""
 
     def run(self):
+        """Add this plugin's name to the image's trail of plugins that ran."""
         trail = self.plugin.records().get(TRAIL_PROPERTY)
         names = trail.split(',') if trail else []
         self.update_records({TRAIL_PROPERTY: ','.join(names + [
@@ -146,6 +153,7 @@ class RefuseToRun(image_task.ImageTask):
         super().__init__(plugin)
 
     def run(self):
+        """Fail the import with the reason the plugin cannot run."""
         raise self.failure(self.reason)
 
 
@@ -193,7 +201,7 @@ def build_flow(name, kwargs, make_tasks, option_groups=()):
                           plugin.image_id, plugin.task_id)
         return flow.add(RefuseToRun(plugin, _cannot_prepare(name, exc)))
     return flow.add(*tasks, RecordPluginRun(plugin),
-                    checks.FinishDryRun(plugin))
+                    dry_run.FinishDryRun(plugin))
 
 
 def _check_plugin_list(plugin, kwargs):
@@ -235,3 +243,19 @@ def _watch(plugin):
         # How often the keepalive updates this task: the admin command
         # judges it by this worker's interval, not its own configuration.
         'interval': keepalive.KEEPALIVE.interval})
+    staged = (staging.staged_path(plugin.image_id)
+              if plugin.import_method == 'glance-direct' else None)
+    if staged:
+        # Once Glance deleted the staged data of a successful import, its
+        # stage record (stage_digests) describes nothing: remove it. After
+        # a failure the data stays, and the record spares the retry a pass.
+        keepalive.KEEPALIVE.when_done(
+            plugin.task_id, _stage_record_remover(staged),
+            poll=keepalive.KEEPALIVE.interval)
+
+
+def _stage_record_remover(staged):
+    def remove_after_success(status):
+        if status == 'success':
+            stage_record.remove(staged)
+    return remove_after_success

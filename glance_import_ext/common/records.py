@@ -30,7 +30,7 @@ things keep users from forging them:
   wrote them. A seal alone covers only what is on the image now: the owner
   could put back an earlier sealed state, or delete every record and the
   seal with them. Against the anchor, both are seen (``verify``, used by
-  ``glance-import-ext-stuck-imports verify-records``), and an image the
+  ``glance-import-ext-manage records verify``), and an image the
   plugins wrote records on never again looks like one they never touched.
 
 What it cannot tell: someone with write access to Glance's database can
@@ -55,9 +55,11 @@ LOG = logging.getLogger(__name__)
 
 NAMESPACE = 'import_ext_'
 SEAL = NAMESPACE + 'seal'
-# A user's request under the namespace (checks.py), not a record.
+# A user's request under the namespace (dry_run.py), not a record.
 DRY_RUN = NAMESPACE + 'dry_run'
 REQUESTS = frozenset([DRY_RUN])
+# Characters of the longest record text (warnings, a dry run's report).
+MAX_RECORD = 2000
 SEAL_VERSION = 'v1'
 # The anchor's fingerprint of records written without a key.
 DIGEST_VERSION = 'sha256'
@@ -71,7 +73,7 @@ REMOVED = 'removed'      # the plugins' records are gone from the image
 UNSEALED = 'unsealed'    # records without a seal
 NO_RECORDS = 'none'      # nothing under the namespace, nor ever anchored
 NO_KEY = 'no-key'        # a seal, but no key configured to check it
-# What verify-records reports as a failure (exit 1).
+# What records verify reports as a failure (exit 1).
 BAD = frozenset([FORGED, ROLLED_BACK, REMOVED, UNSEALED])
 
 

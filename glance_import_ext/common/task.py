@@ -28,18 +28,17 @@ task fails, every task that ran is reverted. ``ImageTask`` makes that safe:
   at the first revert that raises, and the failure guards, which run last,
   would never act. What cannot be restored is logged and added to the
   task message.
-"""
 
-import time
+``ImageTask`` holds only the task's life: running, changing the image,
+undoing, failing. What checks need besides (modes, the shared hashing
+pass) is ``checks.VerifyingTask``'s.
+"""
 
 from oslo_log import log as logging
 from taskflow import task
 
 from glance_import_ext.common import errors
-from glance_import_ext.common import heartbeat
 from glance_import_ext.common import records
-from glance_import_ext.common import stage_record
-from glance_import_ext.common import staging
 from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
@@ -71,9 +70,11 @@ class ImageTask(task.Task):
     # -- running -------------------------------------------------------
     def pre_execute(self):
         # Do not start work on an image another import has taken over.
+        """Refuse to start once another import took the image's lock."""
         self.plugin.action_wrapper.assert_task_lock()
 
     def execute(self, **inputs):
+        """Run the task; an unexpected error fails the import, logged."""
         try:
             return self.run(**inputs)
         except errors.ImportFailed:
@@ -89,34 +90,14 @@ class ImageTask(task.Task):
                                    errors.bounded(exc, 300)))
 
     def run(self, **inputs):
+        """The task's work; each task class says what it does."""
         raise NotImplementedError
 
-    def staged_digests(self, file_path, algorithms):
-        """({algorithm: hex}, size) of the staged data.
-
-        Shares one pass with the import's other verifying plugins (see
-        hashing.ImportDigests) and keeps the task fresh while it hashes.
-        """
-        data = staging.StagedData(file_path)
-        beat = heartbeat.Heartbeat(self.plugin.task_repo,
-                                   self.plugin.task_id)
-        label = self.plugin.name
-
-        def progress(done):
-            beat.beat('%s: hashed %d MiB' % (label, done // 2 ** 20))
-
-        digests = self.plugin.shared.digests
-        image_id = self.plugin.image_id
-        start = time.monotonic()
-        found = digests.of(data.chunks, data.path, algorithms, progress,
-                           recorded=lambda: stage_record.take(data.path,
-                                                              image_id))
-        LOG.info('%s: digests (%s) of image %s ready in %.3f s', label,
-                 '+'.join(sorted(found)), image_id, time.monotonic() - start)
-        return found, data.size()
-
     def failure(self, message):
-        """An ImportFailed for this plugin, to raise."""
+        """An ImportFailed for this plugin, to raise.
+
+        :param message: the task message, after the plugin's name.
+        """
         return errors.ImportFailed(self.plugin.name, message)
 
     # -- changing the image --------------------------------------------

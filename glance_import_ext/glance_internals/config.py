@@ -118,6 +118,39 @@ def staging_dir(conf=None):
     return uri[len('file://'):] or None
 
 
+def store_objects(image_id, stores, conf=None):
+    """Where the file stores ``stores`` would hold ``image_id``'s data.
+
+    glance_store's filesystem driver writes ``<datadir>/<image id>``
+    (``filesystem_store_datadir``, or one of ``filesystem_store_datadirs``
+    given as ``path[:priority]``), refuses to write over an existing one
+    (Duplicate) and leaves a partial one when its process dies mid-write.
+    Needs register_staging_store_options (the stores' options).
+
+    :returns: (paths of regular files there, names of the stores that are
+        not file stores of this configuration: not looked at).
+    """
+    import os
+    if not stores:
+        return [], []
+    conf = cfg.CONF if conf is None else conf
+    backends = conf.enabled_backends or {}
+    paths, unseen = [], []
+    for store in stores:
+        if backends.get(store) != 'file':
+            unseen.append(store)
+            continue
+        group = conf[store]
+        dirs = [group.filesystem_store_datadir] + [
+            d.rsplit(':', 1)[0] if d.rsplit(':', 1)[-1].isdigit() else d
+            for d in group.filesystem_store_datadirs or ()]
+        for datadir in filter(None, dirs):
+            path = os.path.join(datadir, image_id)
+            if os.path.isfile(path) and not os.path.islink(path):
+                paths.append(path)
+    return paths, unseen
+
+
 def register_glance_options(conf=None):
     """Register Glance's options as glance-api has them (admin command).
 
@@ -165,6 +198,10 @@ def register_preflight_options(conf=None):
 
 # name -> where it was checked.
 VERIFIED = {
+    'store_objects': 'source of glance_store 5.7.0 (with 33.0.0: '
+                     '_drivers/filesystem.py Store.add: <datadir>/<image '
+                     'id>, Duplicate if it exists; datadirs path:priority); '
+                     'matrix of 33.0.0 (test_parallel_stores)',
     'AUTHTOKEN_GROUP': 'source: get_ksa_client reads identity_uri on '
                        '28.2.0-32.0.0, not on 33.0.0',
     'IMPORT_PLUGINS_GROUP': _EVERY,

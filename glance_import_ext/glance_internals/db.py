@@ -32,7 +32,6 @@ as they were when the seam was one module: a test's patch of
 
 import contextlib
 import functools
-import threading
 
 from glance_import_ext import glance_internals as seam
 from glance_import_ext.glance_internals import releases
@@ -46,6 +45,19 @@ _VERBS = _EVERY + ' (DB API image_get, image_get_all, image_update, ' \
     'task_get, task_update)'
 _ADMIN_SQL = _EVERY + ' (the columns of images, image_properties, ' \
     'image_tags, image_members, image_locations, tasks, task_info)'
+_PARALLEL = ('source of 33.0.0 (async_/flows/parallel_api_image_import: '
+             '_create_pending_location_rows, _import_to_one_store); matrix '
+             'of 33.0.0 (test_parallel_stores); 28.2.0-32.0.0 have no '
+             'parallel import and write no such row')
+
+# Glance 33's parallel multi-store import writes one location row per
+# target store before the upload: url pending://parallel-import/<image>/
+# <store>, status 'pending' then 'uploading', metadata {'store': <store>,
+# 'os_glance_parallel_import': 'pending'}. The row turns 'active' with the
+# store's URL once that store has the data, or is deleted when it fails;
+# a worker that dies mid-upload leaves it. No data is behind such a row.
+PARALLEL_IMPORT_TAG = ('os_glance_parallel_import', 'pending')
+PARALLEL_IMPORT_STATUSES = ('pending', 'uploading')
 
 
 # -- Glance's DB API, repositories, sessions -------------------------------
@@ -101,42 +113,144 @@ def _session(factory_name):
         yield session
 
 
+# What the database's own named locks are worth (database_lock_kind).
+SHARED_LOCK_KINDS = ('mysql', 'postgresql')
+
+
+def database_lock_kind():
+    """Which named lock Glance's database gives every glance-api alike.
+
+    'mysql' (MySQL or MariaDB: GET_LOCK is server-wide), 'postgresql'
+    (advisory locks, server-wide), 'galera' (a MariaDB Galera node:
+    GET_LOCK holds on that node only, another node grants the same lock
+    at the same time), else the dialect's name (no such lock). Asked once
+    per engine.
+    """
+    engine = seam.sqlalchemy_api().get_engine()
+    kind = _LOCK_KINDS.get(engine)
+    if kind is None:
+        kind = engine.dialect.name
+        if kind == 'mysql' and _wsrep_on(engine):
+            kind = 'galera'
+        _LOCK_KINDS[engine] = kind
+    return kind
+
+
+_LOCK_KINDS = {}
+
+
+def database_lock_kind_at(url):
+    """database_lock_kind of the database at ``url``, not Glance's engine.
+
+    For the pre-flight, before glance-api runs: one short connection
+    (MySQL/MariaDB only: the dialect says the rest), closed at once.
+
+    :param url: an SQLAlchemy URL (``[database] connection``).
+    :raises: SQLAlchemy's errors when the database cannot be reached.
+    """
+    import sqlalchemy
+    from sqlalchemy import pool
+    kind = sqlalchemy.engine.make_url(url).get_backend_name()
+    if kind != 'mysql':
+        return kind
+    engine = sqlalchemy.create_engine(url, poolclass=pool.NullPool)
+    try:
+        return 'galera' if _wsrep_on(engine) else kind
+    finally:
+        engine.dispose()
+
+
+def _wsrep_on(engine):
+    import sqlalchemy
+    with engine.connect() as conn:
+        row = conn.execute(sqlalchemy.text(
+            "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'")).first()
+    return row is not None and str(row[1]).upper() == 'ON'
+
+
 @contextlib.contextmanager
 def named_lock(name, timeout):
     """Hold the database-wide lock ``name`` (at most 64 characters).
 
-    MySQL/MariaDB's GET_LOCK on a connection of Glance's engine: every
-    glance-api sharing the database, and the admin command, serialize on
-    it. Held until the block ends or the connection drops (a killed
-    process releases it). Other databases (SQLite in unit tests) have no
-    such lock: a lock of this process stands in.
+    On a connection of Glance's engine, so every glance-api sharing the
+    database, and the admin command, serialize on it: MySQL/MariaDB's
+    GET_LOCK, PostgreSQL's session advisory lock. Held until the block
+    ends or the connection drops (a killed process releases it).
 
     :raises LockTimeout: not obtained within ``timeout`` seconds.
+    :raises LockUnavailable: the database has no lock every glance-api
+        shares (database_lock_kind): never a weaker one in its place.
     """
-    import sqlalchemy
+    kind = seam.database_lock_kind()
+    if kind not in SHARED_LOCK_KINDS:
+        raise LockUnavailable(kind)
     engine = seam.sqlalchemy_api().get_engine()
-    if engine.dialect.name != 'mysql':
-        with _PROCESS_LOCKS.setdefault(name, threading.Lock()):
-            yield
-        return
     with engine.connect() as conn:
-        got = conn.execute(sqlalchemy.text('SELECT GET_LOCK(:n, :t)'),
-                           {'n': name, 't': timeout}).scalar()
-        if got != 1:
+        if kind == 'mysql':
+            held = _mysql_lock(conn, name, timeout)
+        else:
+            held = _postgresql_lock(conn, name, timeout)
+        if not held:
             raise LockTimeout('lock %s not obtained within %ss' % (
                 name, timeout))
         try:
             yield
         finally:
-            conn.execute(sqlalchemy.text('SELECT RELEASE_LOCK(:n)'),
-                         {'n': name})
+            _unlock(conn, kind, name)
+
+
+def _mysql_lock(conn, name, timeout):
+    import sqlalchemy
+    return conn.execute(sqlalchemy.text('SELECT GET_LOCK(:n, :t)'),
+                        {'n': name, 't': timeout}).scalar() == 1
+
+
+def _advisory_key(name):
+    import hashlib
+    # A signed 64-bit key from the name: PostgreSQL's advisory lock ids.
+    digest = hashlib.sha256(name.encode('utf-8')).digest()
+    return int.from_bytes(digest[:8], 'big', signed=True)
+
+
+def _postgresql_lock(conn, name, timeout):
+    import time
+
+    import sqlalchemy
+    deadline = time.monotonic() + timeout
+    query = sqlalchemy.text('SELECT pg_try_advisory_lock(:k)')
+    while True:
+        if conn.execute(query, {'k': _advisory_key(name)}).scalar():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _unlock(conn, kind, name):
+    import sqlalchemy
+    if kind == 'mysql':
+        conn.execute(sqlalchemy.text('SELECT RELEASE_LOCK(:n)'),
+                     {'n': name})
+    else:
+        conn.execute(sqlalchemy.text('SELECT pg_advisory_unlock(:k)'),
+                     {'k': _advisory_key(name)})
+
+
+class LockUnavailable(Exception):
+    """The database has no named lock every glance-api shares.
+
+    :param kind: what database_lock_kind found.
+    """
+
+    def __init__(self, kind):
+        self.kind = kind
+        super().__init__(
+            'GET_LOCK holds on one Galera node only' if kind == 'galera'
+            else 'a %s database has no lock shared by every process' % kind)
 
 
 class LockTimeout(Exception):
     """named_lock could not get its lock in time."""
-
-
-_PROCESS_LOCKS = {}
 
 
 # The library's own table in Glance's database: one row per image the
@@ -175,8 +289,9 @@ def _retried_on_deadlock(function):
 
     oslo.db's retry: Glance's engine turns a deadlock (MariaDB Galera
     aborts a conflicting commit, PostgreSQL picks a victim) into
-    DBDeadlock. Each anchor write is one transaction whose condition is
-    checked again on each run.
+    DBDeadlock. Each write so wrapped is one transaction whose conditions
+    are checked again on each run. (Glance retries its own image_update;
+    its task_update it does not.)
     """
     @functools.wraps(function)
     def retried(*args, **kwargs):
@@ -291,12 +406,27 @@ def _properties(image):
     return props
 
 
+def _in_progress_store(location):
+    """The store of a parallel import's in-progress row, else None."""
+    meta = location.get('metadata')
+    if (not isinstance(meta, dict) or
+            location.get('status') not in PARALLEL_IMPORT_STATUSES or
+            meta.get(PARALLEL_IMPORT_TAG[0]) != PARALLEL_IMPORT_TAG[1]):
+        return None
+    return meta.get('store') or ''
+
+
 def _plain_image(image):
+    locations = image.get('locations') or ()
+    import_rows = [{'id': loc['id'], 'store': _in_progress_store(loc),
+                    'status': loc['status']} for loc in locations
+                   if _in_progress_store(loc) is not None]
     return {'id': image['id'], 'status': image['status'],
             'updated_at': image.get('updated_at'),
             'size': image.get('size'),
             'properties': _properties(image),
-            'locations': len(image.get('locations') or ())}
+            'locations': len(locations) - len(import_rows),
+            'import_rows': import_rows}
 
 
 def get_image(context, image_id):
@@ -304,7 +434,9 @@ def get_image(context, image_id):
 
     :returns: {'id', 'status', 'updated_at' (naive UTC), 'size',
         'properties' (name -> value, deleted ones left out), 'locations'
-        (how many)}.
+        (how many hold data: not counting the rows of a parallel import
+        in progress), 'import_rows' (those rows: [{'id', 'store',
+        'status'}])}.
     :raises: exceptions.NotFound (ImageNotFound), exceptions.Forbidden
         (not visible to ``context``).
     """
@@ -370,6 +502,7 @@ def task_or_none(context, task_id):
         return None
 
 
+@_retried_on_deadlock
 def touch_task(context, task_id):
     """Set the task's ``updated_at`` to now, and nothing else.
 
@@ -379,6 +512,7 @@ def touch_task(context, task_id):
     seam.db_api().task_update(context, task_id, {})
 
 
+@_retried_on_deadlock
 def set_task_result(context, task_id, result):
     """Write the task's ``result`` (a dict; Glance stores it as JSON)."""
     seam.db_api().task_update(context, task_id, {'result': result})
@@ -413,6 +547,24 @@ def latest_import_task(context, image_id):
     return seam.task_or_none(context, row[0]) if row else None
 
 
+def parallel_import_leftovers(image, conf=None):
+    """What a dead parallel import left of ``image`` (get_image's shape).
+
+    Its in-progress location rows, and the partial objects the stores of
+    those rows hold under the image's id (which make a retry to that store
+    fail), looked for only while no location of the image holds data.
+
+    :returns: (row ids, paths of partial objects in this configuration's
+        file stores, names of the rows' stores not looked at).
+    """
+    rows = image.get('import_rows') or ()
+    stores = sorted({row['store'] for row in rows})
+    if image.get('locations'):
+        return [row['id'] for row in rows], [], stores
+    paths, unseen = seam.store_objects(image['id'], stores, conf)
+    return [row['id'] for row in rows], paths, unseen
+
+
 class RecoveryConflict(Exception):
     """recover_image found the image or its task changed: nothing changed.
 
@@ -430,9 +582,10 @@ class RecoveryConflict(Exception):
         self.found = found
 
 
+@_retried_on_deadlock
 def recover_image(image_id, from_status, to_status=None, delete=False,
                   clear_size=False, expect=None, remove=(), set_to=None,
-                  fail_task=None, task_message=None):
+                  fail_task=None, task_message=None, drop_locations=()):
     """Change one image (and its import task) in one transaction, or not.
 
     Every condition is checked in the transaction that makes the change;
@@ -451,6 +604,9 @@ def recover_image(image_id, from_status, to_status=None, delete=False,
     :param fail_task: (task id, status, updated_at) of the import task to
         set to ``failure``, if it still has that status and update time.
     :param task_message: the failed task's message.
+    :param drop_locations: ids of location rows of a parallel import in
+        progress (get_image's 'import_rows') to delete, if each still is
+        one.
     :raises RecoveryConflict: a condition failed; nothing was changed.
     """
     from oslo_utils import timeutils
@@ -482,6 +638,7 @@ def recover_image(image_id, from_status, to_status=None, delete=False,
                                        current.get(name))
         if fail_task:
             _fail_task(conn, m, fail_task, task_message, now)
+        _drop_import_rows(conn, m, image_id, drop_locations, now)
         if delete:
             _delete_image_rows(conn, m, image_id, now)
             return
@@ -501,6 +658,22 @@ def _fail_task(conn, m, fail_task, message, now):
         raise RecoveryConflict('task', task_id, status)
     conn.execute(infos.update().where(
         infos.c.task_id == task_id).values(message=message))
+
+
+def _drop_import_rows(conn, m, image_id, row_ids, now):
+    import sqlalchemy as sa
+    table = m.ImageLocation.__table__
+    for row_id in row_ids:
+        row = conn.execute(sa.select(table.c.status, table.c.meta_data).where(
+            sa.and_(table.c.id == row_id, table.c.image_id == image_id,
+                    table.c.deleted == sa.false())).with_for_update()).first()
+        if row is None or _in_progress_store(
+                {'status': row.status, 'metadata': row.meta_data}) is None:
+            raise RecoveryConflict('location', row_id,
+                                   'a parallel import in progress',
+                                   row and row.status)
+        conn.execute(table.update().where(table.c.id == row_id).values(
+            status='deleted', deleted=True, deleted_at=now, updated_at=now))
 
 
 def _delete_image_rows(conn, m, image_id, now):
@@ -572,8 +745,18 @@ VERIFIED = {
     'sqlalchemy_api': _EVERY + ' (get_engine, session_for_read/write or '
                                'get_session)',
     'sqlalchemy_models': _EVERY + ' (the seven models)',
+    'SHARED_LOCK_KINDS': 'the library\'s own, for Glance\'s databases on '
+                         '28.2.0-33.0.0: MySQL 5.7+, MariaDB 10.x '
+                         '(GET_LOCK), PostgreSQL (pg_try_advisory_lock)',
+    'database_lock_kind_at': '[database] connection as glance-api reads it '
+                             'on 28.2.0-33.0.0; SQLAlchemy make_url, '
+                             'create_engine; wsrep_on of MariaDB Galera',
+    'database_lock_kind': 'source: sqlalchemy api get_engine() on '
+                          '28.2.0-33.0.0; wsrep_on of MariaDB Galera',
     'named_lock': 'source: sqlalchemy api get_engine() on 28.2.0-33.0.0; '
-                  'GET_LOCK/RELEASE_LOCK of MySQL 5.7+ and MariaDB',
+                  'GET_LOCK/RELEASE_LOCK of MySQL 5.7+ and MariaDB, '
+                  'pg_try_advisory_lock/pg_advisory_unlock of PostgreSQL',
+    'LockUnavailable': _EVERY + ' (named_lock raises it, not Glance)',
     'LockTimeout': _EVERY + ' (named_lock raises it, not Glance)',
     'ANCHOR_TABLE': 'the library\'s own table; Glance has no table of '
                     'that name on 28.2.0-33.0.0',
@@ -586,9 +769,11 @@ VERIFIED = {
                     'on 28.2.0-30.2.0',
     'write_session': 'source: session_for_write from 31.1.0, get_session() '
                      'on 28.2.0-30.2.0',
-    'get_image': _VERBS,
-    'image_or_none': _VERBS,
-    'images_with_status': _VERBS,
+    'PARALLEL_IMPORT_TAG': _PARALLEL,
+    'PARALLEL_IMPORT_STATUSES': _PARALLEL,
+    'get_image': _VERBS + '; import_rows: ' + _PARALLEL,
+    'image_or_none': _VERBS + '; import_rows: ' + _PARALLEL,
+    'images_with_status': _VERBS + '; import_rows: ' + _PARALLEL,
     'update_image': _VERBS + ' (purge_props=False, from_state: Conflict)',
     'get_task': _VERBS,
     'task_or_none': _VERBS,
@@ -596,8 +781,12 @@ VERIFIED = {
     'set_task_result': _VERBS + ' (result stored as JSON)',
     'locked_image_ids': _ADMIN_SQL,
     'latest_import_task': _ADMIN_SQL,
+    'parallel_import_leftovers': _PARALLEL + '; store_objects',
     'RecoveryConflict': _EVERY + ' (recover_image raises it, not Glance)',
-    'recover_image': _ADMIN_SQL,
+    'recover_image': _ADMIN_SQL + '; drop_locations: ' + _PARALLEL + ' '
+                     '(image_locations.meta_data is JSON, its status '
+                     '\'deleted\' with deleted=1 as image_location_delete '
+                     'writes it)',
     'register_database_options': _EVERY + ' (oslo.db options.set_defaults, '
                                           'as glance-api)',
     'database_failure': _EVERY + ' (oslo.db and SQLAlchemy exceptions)',

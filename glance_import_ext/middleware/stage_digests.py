@@ -298,6 +298,10 @@ class StageDigests:
 
     def _teed(self, environ, hashers, framing):
         environ = dict(environ)
+        # The tee is read once, as it comes: a webob filter after this one
+        # must not take it for a body an earlier filter buffered and
+        # rewind it.
+        environ.pop('webob.is_body_seekable', None)
         if framing == CHUNKED:
             uwsgi = _uwsgi()
             if uwsgi is None:

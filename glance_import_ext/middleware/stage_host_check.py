@@ -152,7 +152,8 @@ class StageHostCheck:
                    'and its staged data is kept. Please retry the import '
                    'when that worker is back; if it is gone for good, ask '
                    'an operator to reset the image '
-                   '(glance-import-ext-stuck-imports).' % (image_id, host))
+                   '(glance-import-ext-manage imports clean).' % (
+                       image_id, host))
         resp = webob.Response(status=503, content_type='application/json',
                               charset='UTF-8')
         resp.json_body = {'error': {'code': 503, 'title': 'Service '

@@ -65,6 +65,10 @@ class VerifyDeclaredDigests(checks.VerifyingTask):
     inputs = ('file_path',)
 
     def run(self, file_path):
+        """Compare every declared digest with the staged data's.
+
+        :param file_path: the staged data's path.
+        """
         try:
             declared = declared_digests(self.plugin.image_properties())
         except ValueError as exc:
@@ -86,11 +90,8 @@ def _tasks(p):
         declared = declared_digests(p.image_properties())
     except ValueError:
         declared = {}  # the task reports it, before reading any data
-    verify = VerifyDeclaredDigests(p)
-    # The task holds the import's shared digests for as long as it lives.
-    verify.digests = p.shared.digests
-    verify.digests.want(declared)
-    return [verify]
+    p.shared.digests.want(declared)
+    return [VerifyDeclaredDigests(p)]
 
 
 def get_flow(**kwargs):

@@ -107,13 +107,10 @@ class VerifyDownload(checks.VerifyingTask):
 def _tasks(p):
     if p.import_method != 'glance-download':
         return []
-    verify = VerifyDownload(p)
     # A source Glance most likely hashes as this one does: announce those
     # so that one pass also serves the other verifying plugins.
-    # The task holds the import's shared digests for as long as it lives.
-    verify.digests = p.shared.digests
-    verify.digests.want(['md5', glance_internals.hashing_algorithm()])
-    return [verify]
+    p.shared.digests.want(['md5', glance_internals.hashing_algorithm()])
+    return [VerifyDownload(p)]
 
 
 def get_flow(**kwargs):

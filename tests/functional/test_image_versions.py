@@ -33,7 +33,7 @@ import fixtures
 from tests.functional import base
 from tests.functional.harness import client as image_client
 
-COMMAND = 'glance-import-ext-stuck-imports'
+COMMAND = 'glance-import-ext-manage'
 SLOW = {'slow': 'tests.functional.harness.slow_plugin:get_flow'}
 HOLD = 'test_hold_file'
 STATE = 'import_ext_version_state'
@@ -262,7 +262,7 @@ class TestReplacing(ImageVersionsTestCase):
         self.assertNotIn('import_ext_verified_digests', v2)
         self.assertEqual(('current', v1['id']), (v2[STATE], v2[PREVIOUS]))
         self.assertSuperseded(self.via_a.get(v1['id']), v2['id'])
-        result = self.a.command(COMMAND, 'verify-records', v2['id'])
+        result = self.a.command(COMMAND, 'records', 'verify', v2['id'])
         self.assertEqual(0, result.returncode, result)
         self.assertRegex(result.stdout, r'%s\s+active\s+valid\s' % v2['id'])
 
@@ -397,7 +397,7 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         self.assertEqual(sorted([v1['id'], v2['id']]), sorted(
             i['id'] for i in self.listed(self.via_a)))
 
-        dry = self.command(self.a, 'versions')
+        dry = self.command(self.a, 'versions', 'rotate')
         self.assertIn("would complete the rotation of image %s (lineage "
                       "name='%s')" % (v2['id'], self.name), dry)
         self.assertIn('would change image %s: os_hidden false -> true'
@@ -406,7 +406,7 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         self.assertUntouched(v1, self.via_a.get(v1['id']))
         self.assertEqual('pending', self.via_a.get(v2['id'])[STATE])
 
-        applied = self.command(self.a, 'versions', '--apply')
+        applied = self.command(self.a, 'versions', 'rotate', '--apply')
         self.assertIn('completed the rotation of image %s' % v2['id'],
                       applied)
         self.assertIn('changed image %s: os_hidden false -> true'
@@ -418,7 +418,7 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         v2 = self.via_a.get(v2['id'])
         self.assertEqual(('current', v1['id']), (v2[STATE], v2[PREVIOUS]))
         self.assertIn('No image version waits',
-                      self.command(self.a, 'versions', '--apply'))
+                      self.command(self.a, 'versions', 'rotate', '--apply'))
 
         # Again, and this time the next import of the lineage completes
         # the stranded rotation before its own.
@@ -434,13 +434,13 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
             self.via_a)])
 
         # Every record the rotations wrote is sealed.
-        verified = self.command(self.a, 'verify-records', v1['id'], v2['id'],
-                                v3['id'], v4['id'])
+        verified = self.command(self.a, 'records', 'verify', v1['id'],
+                                v2['id'], v3['id'], v4['id'])
         self.assertEqual(4, verified.count(' valid '), verified)
         # An intent the owner forged is never acted on: v2 would hide v4.
         self.via_a.update(v2['id'], import_ext_version_state='pending')
         self.addCleanup(self.via_a.delete, v2['id'])
-        refused = self.command(self.a, 'versions', '--apply', rc=1)
+        refused = self.command(self.a, 'versions', 'rotate', '--apply', rc=1)
         self.assertIn('Not touched: image %s: its records are not as the '
                       'plugins wrote them (forged)' % v2['id'], refused)
         self.assertFalse(self.via_a.get(v4['id'])['os_hidden'])
@@ -462,7 +462,7 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
 
     def verdicts(self, *image_ids, rc=1):
         import json
-        out = self.command(self.a, 'verify-records', '--format', 'json',
+        out = self.command(self.a, 'records', 'verify', '--format', 'json',
                            *image_ids, rc=rc)
         return {r['image']: r['verdict']
                 for r in json.loads(out)['images']}
@@ -476,7 +476,7 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         pending = self.records_of(v2)
         self.assertEqual({v2['id']: 'valid'},
                          self.verdicts(v2['id'], rc=0))
-        self.command(self.a, 'versions', '--apply', v2['id'])
+        self.command(self.a, 'versions', 'rotate', '--apply', v2['id'])
         v3, _, _ = self.version(self.via_a)
         v3 = self.rotated(self.via_a, v3['id'])
         self.assertSuperseded(self.via_a.get(v2['id']), v3['id'])
@@ -490,8 +490,8 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         self.assertEqual({v2['id']: 'rolled-back'},
                          self.verdicts(v2['id']))
         # The admin command does not act on it: v3 stays current.
-        refused = self.command(self.a, 'versions', '--apply', v2['id'],
-                               rc=1)
+        refused = self.command(self.a, 'versions', 'rotate', '--apply',
+                               v2['id'], rc=1)
         self.assertIn('Not touched: image %s: its records are not as the '
                       'plugins wrote them (rolled-back)' % v2['id'], refused)
         self.assertFalse(self.via_a.get(v3['id'])['os_hidden'])
@@ -522,8 +522,8 @@ class TestCrashBetweenActivationAndRotation(ImageVersionsTestCase):
         self.via_a.patch(v1['id'], [{'op': 'add', 'path': '/os_hidden',
                                      'value': True}], expect=(403,))
 
-        applied = self.command(self.a, 'versions', '--apply', v2['id'],
-                               rc=1)
+        applied = self.command(self.a, 'versions', 'rotate', '--apply',
+                               v2['id'], rc=1)
         self.assertIn("not changing image %s: the caller of the import may "
                       "not (Glance's policy does not allow modify_image)"
                       % v1['id'], applied)

@@ -40,7 +40,8 @@ from tests.functional.harness import client as image_client
 from tests.functional.harness import glance
 from tests.functional.harness import loopback_http
 
-COMMAND = 'glance-import-ext-stuck-imports'
+COMMAND = 'glance-import-ext-manage'
+DEPRECATED_COMMAND = 'glance-import-ext-stuck-imports'
 HEARTBEAT = 5
 STALE = keepalive.stale_after(HEARTBEAT)
 PLUGINS = ['staging_owner', 'slow']
@@ -121,7 +122,7 @@ class RecoveryTestCase(base.CloudTestCase):
         return result
 
     def listing(self, worker):
-        result = self.run_ok(worker, 'list', '--format', 'json')
+        result = self.run_ok(worker, 'imports', 'list', '--format', 'json')
         return {row['image']: row for row in json.loads(result.stdout)}
 
     def wait_for_verdict(self, worker, image_id, verdict, timeout):
@@ -182,13 +183,13 @@ class TestCrashRecovery(RecoveryTestCase):
         rows = self.listing(self.b)
         self.assertEqual('alive', rows[dead_id]['import'], rows[dead_id])
         self.assertEqual('alive', rows[live_id]['import'], rows[live_id])
-        early = self.run_ok(self.a, 'recover', '--apply')
+        early = self.run_ok(self.a, 'imports', 'recover', '--apply')
         self.assertIn('Not touched: image %s (importing): import alive'
                       % dead_id, early.stdout)
         self.assertNotIn('recovered', early.stdout)
         self.assertEqual('importing', self.via_b.get(dead_id)['status'])
-        refused = self.run_ok(self.b, 'clean', '--worker', self.a.url,
-                              '--apply', rc=1)
+        refused = self.run_ok(self.b, 'imports', 'clean', '--worker',
+                              self.a.url, '--apply', rc=1)
         self.assertIn('Refusing: worker %s answers' % self.a.url,
                       refused.stdout)
 
@@ -205,7 +206,7 @@ class TestCrashRecovery(RecoveryTestCase):
         self.assertEqual('alive', rows[live_id]['import'], rows[live_id])
         self.assertLess(rows[live_id]['age_seconds'], STALE)
         self.assertEqual(self.b.url, rows[live_id]['data_worker'])
-        table = self.run_ok(self.b, 'list').stdout
+        table = self.run_ok(self.b, 'imports', 'list').stdout
         self.assertRegex(table, r'%s\s+importing\s+dead\s+\d+s\s+yes\s+%s'
                          % (dead_id, self.a.url))
         self.assertRegex(table, r'%s\s+importing\s+alive\s+\d+s\s+yes\s+%s'
@@ -213,7 +214,7 @@ class TestCrashRecovery(RecoveryTestCase):
         # Stuck: Glance refuses a retry.
         self.via_b.import_(dead_id, expect=(409,))
 
-        dry = self.run_ok(self.a, 'recover')
+        dry = self.run_ok(self.a, 'imports', 'recover')
         self.assertIn('would recover image %s: status importing -> '
                       'uploading' % dead_id, dry.stdout)
         self.assertIn('would recover image %s: status importing -> queued'
@@ -230,7 +231,7 @@ class TestCrashRecovery(RecoveryTestCase):
         web_staged = os.path.join(self.a.staging_dir, web_id)
         self.assertTrue(os.path.isfile(web_staged))
 
-        applied = self.run_ok(self.a, 'recover', '--apply')
+        applied = self.run_ok(self.a, 'imports', 'recover', '--apply')
         out = applied.stdout
         self.assertIn('recovered image %s: status importing -> uploading'
                       % dead_id, out)
@@ -295,7 +296,7 @@ class TestCrashRecovery(RecoveryTestCase):
         rows = self.listing(self.b)
         for image_id in (dead_id, web_id, live_id):
             self.assertNotIn(image_id, rows)
-        nothing = self.run_ok(self.a, 'recover', '--apply')
+        nothing = self.run_ok(self.a, 'imports', 'recover', '--apply')
         self.assertIn('No dead import to recover.', nothing.stdout)
 
 
@@ -315,11 +316,11 @@ class TestCleanNeverTouchesLiveImports(RecoveryTestCase):
         gone_id, gone_data = self.stage(self.via_a, size=4096)
         self.a.stop()
 
-        dry = self.run_ok(self.b, 'clean', '--worker', self.a.url)
+        dry = self.run_ok(self.b, 'imports', 'clean', '--worker', self.a.url)
         self.assertIn('would reset image %s: status uploading -> queued'
                       % gone_id, dry.stdout)
         self.assertIn('Dry run: nothing changed', dry.stdout)
-        reset = self.run_ok(self.b, 'clean', '--worker', self.a.url,
+        reset = self.run_ok(self.b, 'imports', 'clean', '--worker', self.a.url,
                             '--apply')
         self.assertIn('reset image %s: status uploading -> queued' % gone_id,
                       reset.stdout)
@@ -332,8 +333,8 @@ class TestCleanNeverTouchesLiveImports(RecoveryTestCase):
         self.a.start()
         doomed_id, _ = self.stage(self.via_a, size=4096)
         self.a.stop()
-        delete = self.run_ok(self.b, 'clean', '--worker', self.a.url,
-                             '--action', 'delete', '--apply')
+        delete = self.run_ok(self.b, 'imports', 'clean', '--worker',
+                             self.a.url, '--action', 'delete', '--apply')
         self.assertIn('deleted image %s: image deleted (was uploading)'
                       % doomed_id, delete.stdout)
         self.assertNotIn(gone_id, delete.stdout)
@@ -399,8 +400,8 @@ class TestUserValuesAreNeverTrusted(RecoveryTestCase):
     def test_malformed_worker_is_refused(self):
         image_id, _ = self.stage(self.via_b)
         for value in self.BAD_WORKERS:
-            result = self.b.command(COMMAND, 'clean', '--worker', value,
-                                    '--apply')
+            result = self.b.command(COMMAND, 'imports', 'clean', '--worker',
+                                    value, '--apply')
             self.assertEqual(2, result.returncode, (value, result))
             self.assertEqual('', result.stdout)
             [line] = _lines(result.stderr)
@@ -424,7 +425,7 @@ class TestUserValuesAreNeverTrusted(RecoveryTestCase):
             self.via_b.update(image_id, import_ext_staged_on=value)
             held[image_id] = path
 
-        table = self.run_ok(self.b, 'list')
+        table = self.run_ok(self.b, 'imports', 'list')
         rows = self.listing(self.b)
         self.assertEqual(0, listener.connections)
         header, *lines = _lines(table.stdout)
@@ -445,8 +446,8 @@ class TestUserValuesAreNeverTrusted(RecoveryTestCase):
         # worker the operator names is probed) touches none of the images
         # whose owners named it.
         listener.stop()
-        result = self.b.command(COMMAND, 'clean', '--worker', lure.rstrip(
-            '/'), '--apply')
+        result = self.b.command(COMMAND, 'imports', 'clean', '--worker',
+                                lure.rstrip('/'), '--apply')
         self.assertEqual(0, result.returncode, result)
         self.assertIn('No stuck image has its data on', result.stdout)
         for image_id, path in held.items():
@@ -456,12 +457,12 @@ class TestUserValuesAreNeverTrusted(RecoveryTestCase):
             self.assertEqual('success', task['status'], task)
 
 
-def _run(*args, env=None, timeout=60):
+def _run(*args, env=None, timeout=60, command=COMMAND):
     env = dict(env or os.environ)
     env.pop('OS_GLANCE_CONFIG_DIR', None)
     started = time.monotonic()
     result = subprocess.run(
-        [os.path.join(glance.BIN_DIR, COMMAND)] + list(args), env=env,
+        [os.path.join(glance.BIN_DIR, command)] + list(args), env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         timeout=timeout)
     return result, time.monotonic() - started
@@ -493,18 +494,18 @@ class TestOperatorErrors(testtools.TestCase):
 
     def test_missing_config_file(self):
         missing = os.path.join(self.dir, 'nowhere', 'glance-api.conf')
-        result, elapsed = _run('--config-file', missing, 'list')
+        result, elapsed = _run('--config-file', missing, 'imports', 'list')
         self.assertOneLineError(result, elapsed, 'not found', missing)
 
     def test_malformed_config_file(self):
         path = self.conf('[DEFAULT]\nthis is not ini\n[database\n')
-        result, elapsed = _run('--config-file', path, 'list')
+        result, elapsed = _run('--config-file', path, 'imports', 'list')
         self.assertOneLineError(result, elapsed,
                                 'cannot read the configuration', path)
 
     def test_no_database_connection(self):
         path = self.conf('[DEFAULT]\n')
-        result, elapsed = _run('--config-file', path, 'list')
+        result, elapsed = _run('--config-file', path, 'imports', 'list')
         self.assertOneLineError(result, elapsed,
                                 '[database] connection is not set')
 
@@ -512,7 +513,7 @@ class TestOperatorErrors(testtools.TestCase):
         path = self.conf(
             '[database]\nconnection = mysql+pymysql://glance:s3cret@'
             'localhost/glance?unix_socket=%s/missing.sock\n' % self.dir)
-        result, elapsed = _run('--config-file', path, 'list')
+        result, elapsed = _run('--config-file', path, 'imports', 'list')
         line = self.assertOneLineError(
             result, elapsed, "cannot connect to Glance's database",
             '[database] connection', limit=10)
@@ -527,7 +528,8 @@ class TestOperatorErrors(testtools.TestCase):
         path = self.conf(
             '[database]\nconnection = mysql+pymysql://glance:s3cret@'
             '127.0.0.1:%d/glance\n' % port)
-        result, elapsed = _run('--config-file', path, 'recover', '--apply')
+        result, elapsed = _run('--config-file', path, 'imports', 'recover',
+                               '--apply')
         line = self.assertOneLineError(
             result, elapsed, "cannot connect to Glance's database", limit=10)
         self.assertNotIn('s3cret', line)
@@ -543,21 +545,44 @@ class TestOperatorErrors(testtools.TestCase):
     def test_help_describes_every_command(self):
         result, _ = _run('--help')
         self.assertEqual(0, result.returncode, result)
-        for word in ('list', 'recover', 'clean', 'verify-records',
+        for word in ('imports', 'versions', 'records', 'upgrade',
                      'exit codes', '--config-file', '--version'):
             self.assertIn(word, result.stdout)
-        for command, options in (('list', ['--format', '--no-probe']),
-                                 ('recover', ['--image', '--apply']),
-                                 ('clean', ['--worker', '--action',
-                                            '--apply']),
-                                 ('verify-records', ['IMAGE', '--format'])):
-            result, _ = _run(command, '--help')
+        for category, actions in (('imports', ['list', 'recover', 'clean']),
+                                  ('versions', ['rotate']),
+                                  ('records', ['verify']),
+                                  ('upgrade', ['check'])):
+            result, _ = _run(category, '--help')
+            self.assertEqual(0, result.returncode, result)
+            for action in actions:
+                self.assertIn(action, result.stdout)
+        for command, options in (
+                (('imports', 'list'), ['--format', '--no-probe']),
+                (('imports', 'recover'), ['--image', '--apply', '--format']),
+                (('imports', 'clean'), ['--worker', '--action', '--apply',
+                                        '--format']),
+                (('versions', 'rotate'), ['IMAGE', '--apply', '--format']),
+                (('records', 'verify'), ['IMAGE', '--format']),
+                (('upgrade', 'check'), ['--json'])):
+            result, _ = _run(*command, '--help')
             self.assertEqual(0, result.returncode, result)
             for option in options:
                 self.assertIn(option, result.stdout)
 
+    def test_deprecated_name_runs_the_new_action(self):
+        missing = os.path.join(self.dir, 'nowhere', 'glance-api.conf')
+        result, elapsed = _run('--config-file', missing, 'verify-records',
+                               command=DEPRECATED_COMMAND)
+        self.assertEqual(2, result.returncode, result)
+        self.assertEqual('', result.stdout)
+        deprecation, line = _lines(result.stderr)
+        self.assertEqual('%s is deprecated: use %s records verify' % (
+            DEPRECATED_COMMAND, COMMAND), deprecation)
+        self.assertTrue(line.startswith(COMMAND + ': error: '), line)
+        self.assertIn('not found', line)
+
     def test_bad_arguments(self):
-        result, elapsed = _run('recover', '--image', 'not-an-id')
+        result, elapsed = _run('imports', 'recover', '--image', 'not-an-id')
         self.assertOneLineError(result, elapsed, 'not an image id')
         result, elapsed = _run('frobnicate')
         self.assertOneLineError(result, elapsed, 'invalid choice')
@@ -585,7 +610,8 @@ class TestVerifyRecords(base.CloudTestCase):
         plain = keyed.create()['id']
         worker = self.cloud.workers['keyed']
 
-        result = worker.command(COMMAND, 'verify-records', '--format', 'json')
+        result = worker.command(COMMAND, 'records', 'verify', '--format',
+                                'json')
         self.assertEqual(1, result.returncode, result)
         verdicts = {r['image']: r['verdict']
                     for r in json.loads(result.stdout)['images']}
@@ -594,13 +620,13 @@ class TestVerifyRecords(base.CloudTestCase):
         self.assertEqual(records.UNSEALED, verdicts[ids['unsealed']])
         self.assertNotIn(plain, verdicts)
 
-        table = worker.command(COMMAND, 'verify-records')
+        table = worker.command(COMMAND, 'records', 'verify')
         self.assertEqual(1, table.returncode, table)
         self.assertRegex(table.stdout, r'%s\s+active\s+forged\s' %
                          ids['forged'])
-        good = worker.command(COMMAND, 'verify-records', ids['valid'])
+        good = worker.command(COMMAND, 'records', 'verify', ids['valid'])
         self.assertEqual(0, good.returncode, good)
         self.assertRegex(good.stdout, r'%s\s+active\s+valid\s' % ids['valid'])
-        bad = worker.command(COMMAND, 'verify-records', ids['valid'],
+        bad = worker.command(COMMAND, 'records', 'verify', ids['valid'],
                              ids['unsealed'])
         self.assertEqual(1, bad.returncode, bad)

@@ -26,7 +26,7 @@ from tests.functional import base
 from tests.functional.harness import glance
 
 PLUGINS = ['staging_owner', 'metadata_copy', 'checksum_verify']
-COMMAND = 'glance-import-ext-stuck-imports'
+COMMAND = 'glance-import-ext-manage'
 # "2026-11-21 23:31:36.142 15593 ERROR glance..." (oslo.log's format)
 LOG_ERROR = re.compile(r'^\S+ \S+ \d+ (ERROR|CRITICAL) ')
 
@@ -109,13 +109,13 @@ class TestDistributedImport(base.CloudTestCase):
         self.assertEqual('uploading', self.via_b.get(image_id)['status'])
         self.assertTrue(os.path.isfile(self._staged_file(image_id)))
 
-        listing = self.b.run_command(COMMAND, 'list')
+        listing = self.b.run_command(COMMAND, 'imports', 'list')
         self.assertEqual(0, listing.returncode, listing.stdout)
         self.assertRegex(listing.stdout, r'%s\s+uploading\s+none\s+-\s+NO'
                          r'\s+%s' % (image_id, re.escape(self.a.url)))
 
         self.a.start()
-        refused = self.b.run_command(COMMAND, 'clean', '--worker',
+        refused = self.b.run_command(COMMAND, 'imports', 'clean', '--worker',
                                      self.a.url, '--apply')
         self.assertEqual(1, refused.returncode, refused.stdout)
         self.assertIn('Refusing: worker %s answers' % self.a.url,
@@ -133,7 +133,8 @@ class TestDistributedImport(base.CloudTestCase):
         shutil.rmtree(self.a.staging_dir)  # A's disk is gone with it
         os.makedirs(self.a.staging_dir)
 
-        dry = self.b.run_command(COMMAND, 'clean', '--worker', self.a.url)
+        dry = self.b.run_command(COMMAND, 'imports', 'clean', '--worker',
+                                 self.a.url)
         self.assertEqual(0, dry.returncode, dry.stdout)
         self.assertIn('would reset image %s: status uploading -> queued'
                       % image_id, dry.stdout)
@@ -142,12 +143,12 @@ class TestDistributedImport(base.CloudTestCase):
         self.assertIn('Dry run: nothing changed', dry.stdout)
         self.assertEqual('uploading', self.via_b.get(image_id)['status'])
 
-        applied = self.b.run_command(COMMAND, 'clean', '--worker',
+        applied = self.b.run_command(COMMAND, 'imports', 'clean', '--worker',
                                      self.a.url, '--apply')
         self.assertEqual(0, applied.returncode, applied.stdout)
         image = self.via_b.get(image_id)
         self.assertEqual('queued', image['status'])
-        listing = self.b.run_command(COMMAND, 'list')
+        listing = self.b.run_command(COMMAND, 'imports', 'list')
         self.assertNotIn(image_id, listing.stdout)
 
         # Its owner stages again, on B this time, and imports.

@@ -21,21 +21,26 @@ started here, and it connects to no database.
 import configparser
 import json
 import os
+import tempfile
 
 import fixtures
 import testtools
 
 from tests.functional.harness import glance
+from tests.functional.harness import mariadb
 from tests import pgp
 from tests import protections
 
 STATUS = 'glance-import-ext-status'
+MANAGE = 'glance-import-ext-manage'
 GOOD_LIST = ['staging_owner', 'metadata_copy', 'checksum_verify',
              'manifest_verify', 'image_decompression', 'image_versions']
 PROTECTIONS = protections.RECORDS_PROTECTED
 # Never in the output, whatever the check says.
 RECORD_KEY = 'k3y-never-printed'
-DB_URL = 'mysql+pymysql://glance:db-pw-never-printed@127.0.0.1:9/glance'
+# A MariaDB that is not there: the lineage lock's check cannot ask it.
+GONE_DB_URL = ('mysql+pymysql://glance:db-pw-never-printed@127.0.0.1:9/'
+               'glance')
 
 
 class TestStatus(testtools.TestCase):
@@ -45,9 +50,13 @@ class TestStatus(testtools.TestCase):
         self.dir = self.useFixture(fixtures.TempDir()).path
         self.key = pgp.make_key(self.dir, 'Vendor', in_past=True)
         self.addCleanup(pgp.cleanup, self.key)
+        # A real MariaDB: the lineage lock's check asks it whether it is
+        # a Galera node.
+        self.db_url = mariadb.server(tempfile.gettempdir()).create_database(
+            'status')
 
     def worker(self, plugins=GOOD_LIST, record_key=RECORD_KEY, conf=None,
-               **kwargs):
+               db_url=None, **kwargs):
         protections = os.path.join(self.dir, 'property-protections.conf')
         with open(protections, 'w') as f:
             f.write(PROTECTIONS)
@@ -58,7 +67,8 @@ class TestStatus(testtools.TestCase):
         api_conf = {'DEFAULT': {'property_protection_file': protections}}
         api_conf.update(conf or {})
         return glance.GlanceAPI(
-            'g1', self.dir, DB_URL, os.path.join(self.dir, 'store'),
+            'g1', self.dir, db_url or self.db_url,
+            os.path.join(self.dir, 'store'),
             plugins=plugins, import_conf=import_conf, conf=api_conf,
             paste_filters=[glance.STAGE_HOST_CHECK, glance.STAGE_DIGESTS],
             **kwargs)
@@ -67,7 +77,7 @@ class TestStatus(testtools.TestCase):
         proc = worker.command(STATUS, 'upgrade', 'check', *args, timeout=60)
         self.addDetail('stdout', testtools.content.text_content(proc.stdout))
         self.addDetail('stderr', testtools.content.text_content(proc.stderr))
-        for secret in (RECORD_KEY, 'db-pw-never-printed'):
+        for secret in (RECORD_KEY, 'db-pw-never-printed', mariadb.PASSWORD):
             self.assertNotIn(secret, proc.stdout + proc.stderr)
         return proc
 
@@ -95,7 +105,8 @@ class TestStatus(testtools.TestCase):
                                     'delete import_ext_plugins',
             'Paste pipeline': 'context stage_host_check stage_digests '
                               'rootapp',
-            'Lineage lock': 'connection is mysql',
+            'Lineage lock': "Glance's database (mysql) serializes every "
+                            'glance-api of a lineage',
             'Staging directory': 'is writable',
         }
         for name, text in expected.items():
@@ -111,6 +122,21 @@ class TestStatus(testtools.TestCase):
         self.assertIn('Result: Warning', proc.stdout)
         self.assertIn('record_key is not set', proc.stdout)
         self.assertNotIn('Result: Failure', proc.stdout)
+
+    def test_manage_upgrade_check_is_the_same(self):
+        # The same checks and exit code through the admin command, for a
+        # configuration with warnings and one with failures.
+        for plugins, key in ((['staging_owner', 'checksum_verify'], None),
+                             (['checksum_verfy'], RECORD_KEY)):
+            worker = self.worker(plugins=plugins, record_key=key)
+            by_status = self.check(worker, '--json')
+            by_manage = worker.command(MANAGE, 'upgrade', 'check', '--json',
+                                       timeout=60)
+            self.assertEqual(by_status.returncode, by_manage.returncode,
+                             by_manage.stderr)
+            self.assertIn(by_manage.returncode, (1, 2))
+            self.assertEqual(json.loads(by_status.stdout),
+                             json.loads(by_manage.stdout))
 
     def test_misspelt_name_and_bad_order(self):
         worker = self.worker(plugins=['checksum_verfy', 'image_decompression',
@@ -155,7 +181,15 @@ class TestStatus(testtools.TestCase):
         self.assertIn('stage_digests before context',
                       checks['Paste pipeline'][1])
         self.assertEqual(2, checks['Lineage lock'][0])
-        self.assertIn('connection is sqlite', checks['Lineage lock'][1])
+        self.assertIn("Glance's database (sqlite) has no lock every "
+                      'glance-api shares', checks['Lineage lock'][1])
+
+    def test_lineage_lock_of_a_database_that_does_not_answer(self):
+        code, checks = self.results(self.worker(db_url=GONE_DB_URL))
+        self.assertEqual(2, code, checks)
+        self.assertEqual(2, checks['Lineage lock'][0])
+        self.assertIn('the database could not say which lock it gives',
+                      checks['Lineage lock'][1])
 
     def test_missing_config_is_one_line(self):
         worker = self.worker()

@@ -223,3 +223,5 @@ class PluginTestCase(testtools.TestCase):
             side_effect=lambda plugin: plugin.image_repo))
         self.watch = self.useFixture(fixtures.MockPatchObject(
             keepalive.KEEPALIVE, 'watch')).mock
+        self.when_done = self.useFixture(fixtures.MockPatchObject(
+            keepalive.KEEPALIVE, 'when_done')).mock

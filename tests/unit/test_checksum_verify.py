@@ -18,6 +18,7 @@ import fixtures
 import testtools
 
 from glance_import_ext.common import checks
+from glance_import_ext.common import dry_run
 from glance_import_ext.common import errors
 from glance_import_ext.plugins import checksum_verify
 from tests.unit import fakes
@@ -140,7 +141,7 @@ class TestVerifyDeclaredDigests(fakes.PluginTestCase):
         self.assertEqual(['checksum_verify FAILED: ' + problem],
                          self.plugin.shared.outcomes)
         self.assertIn('%s. Nothing was stored;' % problem,
-                      checks.summary(self.plugin.shared))
+                      dry_run.summary(self.plugin.shared))
 
     def test_no_declaration_changes_nothing(self):
         self.verify(name='plain')

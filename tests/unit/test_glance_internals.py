@@ -110,7 +110,7 @@ class TestOneDoor(testtools.TestCase):
                           (3, 'import oslo_db'), (4, 'import glance.db'),
                           (6, 'db_api()'), (6, 'db_api()')],
                          sorted(seam_only_uses(source)))
-        self.assertIn(os.path.join('cmd', 'stuck_imports.py'),
+        self.assertIn(os.path.join('cmd', 'manage', 'glance_db.py'),
                       list(library_files()))
         self.assertNotIn(os.path.join('glance_internals', 'db.py'),
                          list(library_files()))
@@ -566,3 +566,53 @@ class TestDatabaseFailure(testtools.TestCase):
                 (sa_exc.OperationalError('q', {}, None), 'database'),
                 (ValueError('not the database'), None)):
             self.assertEqual(kind, gi.database_failure(exc), exc)
+
+
+class TestParallelImportRows(testtools.TestCase):
+    """Glance 33's pending://parallel-import rows, as the seam reads them."""
+
+    ID = '00000001-0000-4000-8000-000000000000'
+
+    @staticmethod
+    def row(row_id, status, store, tag='pending'):
+        return {'id': row_id, 'status': status,
+                'url': 'pending://parallel-import/x/%s' % store,
+                'metadata': {'store': store,
+                             'os_glance_parallel_import': tag}}
+
+    def image(self, *locations):
+        return {'id': self.ID, 'status': 'importing', 'properties': [],
+                'locations': list(locations)}
+
+    def test_pending_rows_hold_no_data(self):
+        active = {'id': 9, 'status': 'active', 'url': 'file:///s/x',
+                  'metadata': {'store': 'fast'}}
+        plain = gi.db._plain_image(self.image(
+            self.row(1, 'pending', 'slow'), self.row(2, 'uploading', 'third'),
+            self.row(3, 'active', 'fast'), active))
+        self.assertEqual(2, plain['locations'])
+        self.assertEqual([{'id': 1, 'store': 'slow', 'status': 'pending'},
+                          {'id': 2, 'store': 'third',
+                           'status': 'uploading'}], plain['import_rows'])
+
+    def test_partial_objects_of_file_stores_only(self):
+        datadir = self.useFixture(fixtures.TempDir()).path
+        open(os.path.join(datadir, self.ID), 'w').close()
+        conf = self.useFixture(config_fixture.Config(cfg.ConfigOpts())).conf
+        conf.register_opt(cfg.DictOpt('enabled_backends'))
+        conf.register_opt(cfg.StrOpt('filesystem_store_datadir'), 'fast')
+        conf.register_opt(cfg.MultiStrOpt('filesystem_store_datadirs'),
+                          'fast')
+        conf.set_override('enabled_backends', {'fast': 'file',
+                                               'ceph': 'rbd'})
+        conf.set_override('filesystem_store_datadir', datadir, 'fast')
+        plain = gi.db._plain_image(self.image(
+            self.row(1, 'uploading', 'fast'),
+            self.row(2, 'uploading', 'ceph')))
+        self.assertEqual(
+            ([1, 2], [os.path.join(datadir, self.ID)], ['ceph']),
+            gi.parallel_import_leftovers(plain, conf))
+        # Data in a store: its objects are never looked for.
+        plain['locations'] = 1
+        self.assertEqual(([1, 2], [], ['ceph', 'fast']),
+                         gi.parallel_import_leftovers(plain, conf))

@@ -23,7 +23,7 @@ from taskflow.patterns import linear_flow as lf
 from taskflow import retry
 import testtools
 
-from glance_import_ext.common import checks
+from glance_import_ext.common import dry_run
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
 from glance_import_ext.common import plugin
@@ -482,7 +482,7 @@ class TestTasks(CopyMetadataTestBase):
         flow = metadata_copy.get_flow(**self.kwargs())
         self.assertEqual(
             [guards.RestoreStagedStatus, plugin.RecordPluginRun,
-             checks.FinishDryRun],
+             dry_run.FinishDryRun],
             [type(node) for node, _ in flow.iter_nodes()])
 
     def test_web_download_with_source_property(self):

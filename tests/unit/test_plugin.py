@@ -22,10 +22,12 @@ from taskflow import engines
 from taskflow.patterns import linear_flow as lf
 from taskflow import retry
 from taskflow import task as taskflow_task
+from taskflow.types import failure as tf_failure
 
-from glance_import_ext.common import checks
+from glance_import_ext.common import dry_run
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
+from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import plugin
 from glance_import_ext.common import task as image_task
@@ -140,20 +142,20 @@ class TestBuildFlow(PluginTestBase):
                                  lambda p: [Noop(p), Fails(p)])
         self.assertEqual([guards.RestoreStagedStatus, Noop, Fails,
                           plugin.RecordPluginRun,
-                          checks.FinishDryRun], task_types(flow))
+                          dry_run.FinishDryRun], task_types(flow))
 
     def test_other_methods_start_with_the_plain_guard(self):
         kwargs = fakes.plugin_kwargs(self.repo, method='web-download')
         flow = plugin.build_flow(fakes.PLUGIN_NAME, kwargs,
                                  lambda p: [Noop(p)])
         self.assertEqual([guards.ImportGuard, Noop, plugin.RecordPluginRun,
-                          checks.FinishDryRun],
+                          dry_run.FinishDryRun],
                          task_types(flow))
 
     def test_no_plugin_tasks(self):
         flow = plugin.build_flow(fakes.PLUGIN_NAME, self.kwargs, lambda p: [])
         self.assertEqual([guards.RestoreStagedStatus, plugin.RecordPluginRun,
-                          checks.FinishDryRun],
+                          dry_run.FinishDryRun],
                          task_types(flow))
 
     def test_make_tasks_gets_the_plugin_context(self):
@@ -417,6 +419,64 @@ class TestRestoreStagedStatus(PluginTestBase):
         guard = self.ran_guard()
         self.repo.image = None
         self.revert(guard=guard)
+
+
+class LockingImageRepo(fakes.FakeImageRepo):
+    """With the atomic removal Glance's drop_lock_for_task uses."""
+
+    def delete_property_atomic(self, image, name, value):
+        if self.image.extra_properties.get(name) != value:
+            raise exception.NotFound()
+        del self.image.extra_properties[name]
+
+
+class TestFinishFailedDownload(fakes.PluginTestCase):
+    """glance-download: the revert is finished once the task failed."""
+
+    def setUp(self):
+        super().setUp()
+        self.wait = self.useFixture(fixtures.MockPatchObject(
+            keepalive.KEEPALIVE, 'wait_for_end')).mock
+        # As Glance 33's broken revert leaves it: queued, still locked.
+        self.repo = LockingImageRepo(fakes.make_image(status='queued'))
+        self.task_repo = fakes.FakeTaskRepo()
+        self.guard = guards.FinishFailedDownload(fakes.make_plugin(
+            self.repo, task_repo=self.task_repo, method='glance-download'))
+        self.guard.run()
+        failure = tf_failure.Failure.from_exception(
+            errors.ImportFailed('check', 'bad data'))
+        self.guard.revert(result=None, flow_failures={'check': failure})
+
+    def lock(self):
+        return self.repo.image.extra_properties.get(fakes.LOCK_KEY)
+
+    def finish(self, status):
+        [(args, kwargs)] = self.wait.call_args_list
+        self.assertEqual((None, fakes.TASK_ID), args[:2])
+        self.assertEqual({'timeout': guards.FinishFailedDownload.WAIT_SECONDS,
+                          'poll': guards.FinishFailedDownload.POLL_SECONDS},
+                         kwargs)
+        args[2](status)
+
+    def test_unlocks_once_the_task_failed(self):
+        self.assertEqual(fakes.TASK_ID, self.lock())
+        self.finish('failure')
+        self.assertIsNone(self.lock())
+        self.assertEqual(['check: bad data (image %s is queued again and '
+                          'unlocked: a new import can start)'
+                          % fakes.IMAGE_ID], self.task_repo.saved_messages)
+
+    def test_nothing_unless_the_task_failed(self):
+        for status in ('success', None):
+            self.finish(status)
+        self.assertEqual(fakes.TASK_ID, self.lock())
+        self.assertEqual([], self.task_repo.saved_messages)
+
+    def test_an_error_while_unlocking_is_logged(self):
+        self.useFixture(fixtures.MockPatchObject(
+            self.guard, '_release', side_effect=RuntimeError('db')))
+        self.finish('failure')
+        self.assertEqual(fakes.TASK_ID, self.lock())
 
 
 class TestFailedImportFlow(PluginTestBase):

@@ -19,7 +19,7 @@ from taskflow import engines
 from taskflow.patterns import linear_flow as lf
 from taskflow import retry
 
-from glance_import_ext.common import checks
+from glance_import_ext.common import dry_run
 from glance_import_ext.common import errors
 from glance_import_ext.common import guards
 from glance_import_ext.common import plugin
@@ -177,7 +177,7 @@ class TestTasks(StagingOwnerTestBase):
         flow = staging_owner.get_flow(**fakes.plugin_kwargs(self.repo))
         self.assertEqual(
             [guards.RestoreStagedStatus, staging_owner.CheckStagedHere,
-             plugin.RecordPluginRun, checks.FinishDryRun],
+             plugin.RecordPluginRun, dry_run.FinishDryRun],
             [type(node) for node, _ in flow.iter_nodes()])
 
 

@@ -22,8 +22,9 @@ from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import testtools
 
+from glance_import_ext.cmd.manage import config as manage_config
+from glance_import_ext.cmd.manage import errors as manage_errors
 from glance_import_ext.cmd import status
-from glance_import_ext.cmd import stuck_imports
 from glance_import_ext.common import options
 from glance_import_ext import glance_internals
 from glance_import_ext.plugins.manifest_verify import openpgp
@@ -71,7 +72,7 @@ class StatusTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        stuck_imports.register_glance_options(cfg.CONF)
+        manage_config.register_glance_options(cfg.CONF)
         glance_internals.register_preflight_options(cfg.CONF)
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
         self.dir = self.useFixture(fixtures.TempDir()).path
@@ -538,26 +539,65 @@ class TestPastePipeline(StatusTestCase):
 
 class TestLineageLock(StatusTestCase):
 
-    def connection(self, url):
+    def connection(self, url, kind=None):
         self.conf.config(group='database', connection=url)
+        if kind:
+            # What a connection to the server would tell (a Galera node?).
+            self.useFixture(fixtures.MockPatchObject(
+                glance_internals, 'database_lock_kind_at',
+                return_value=kind))
 
     def test_mariadb(self):
-        self.connection('mysql+pymysql://glance:pw@db/glance')
+        self.connection('mysql+pymysql://glance:pw@db/glance', 'mysql')
         res = self.run_check('check_lineage_lock')
-        self.assertResult(SUCCESS, 'connection is mysql: GET_LOCK', res)
+        self.assertResult(SUCCESS, "Glance's database (mysql) serializes",
+                          res)
+        self.assertNotIn('pw', res.details)
+
+    def test_galera_fails_without_coordination_url(self):
+        self.connection('mysql+pymysql://glance:pw@db/glance', 'galera')
+        self.assertResult(FAILURE, ['MariaDB Galera node', 'that node only',
+                                    'Hint: set [image_versions] '
+                                    'coordination_url'],
+                          self.run_check('check_lineage_lock'))
+
+    def test_unreachable_mariadb_fails(self):
+        self.connection('mysql+pymysql://glance:pw@db.invalid/glance')
+        res = self.run_check('check_lineage_lock')
+        self.assertResult(FAILURE, 'the database could not say which lock',
+                          res)
         self.assertNotIn('pw', res.details)
 
     def test_sqlite_fails(self):
         self.connection('sqlite:////var/lib/glance/glance.sqlite')
-        self.assertResult(FAILURE, ['connection is sqlite',
-                                    'only lock within one glance-api',
-                                    'Hint: use MySQL or MariaDB'],
+        self.assertResult(FAILURE, ["Glance's database (sqlite) has no lock "
+                                    'every glance-api shares',
+                                    'Hint: set [image_versions] '
+                                    'coordination_url'],
                           self.run_check('check_lineage_lock'))
 
-    def test_postgresql_fails_without_showing_the_password(self):
-        self.connection('postgresql+psycopg2://glance:pw@db/glance')
+    def test_postgresql_advisory_locks(self):
+        # The dialect says it: no connection is needed.
+        self.connection('postgresql+psycopg2://glance:pw@db.invalid/glance')
         res = self.run_check('check_lineage_lock')
-        self.assertResult(FAILURE, 'connection is postgresql', res)
+        self.assertResult(SUCCESS, "Glance's database (postgresql)", res)
+        self.assertNotIn('pw', res.details)
+
+    def test_coordination_url_is_probed(self):
+        self.connection('sqlite://')
+        self.conf.config(group='image_versions',
+                         coordination_url='file://' + self.dir)
+        self.assertResult(SUCCESS, 'coordination_url (file) gives the '
+                                   'lineage lock',
+                          self.run_check('check_lineage_lock'))
+
+    def test_coordination_url_that_fails(self):
+        self.conf.config(group='image_versions',
+                         coordination_url='nosuchdriver://user:pw@host')
+        res = self.run_check('check_lineage_lock')
+        self.assertResult(FAILURE, ['coordination_url (nosuchdriver) does '
+                                    'not give a lock',
+                                    'Hint: start the backend'], res)
         self.assertNotIn('pw', res.details)
 
     def test_not_needed_without_image_versions(self):
@@ -629,11 +669,11 @@ class TestCheckRun(StatusTestCase):
             ['--config-file', api, 'upgrade', 'check', '--json'])
         self.assertEqual(['upgrade', 'check', '--json'], argv)
         self.assertEqual([extra, api], files)
-        self.assertEqual(files, stuck_imports.config_files(
+        self.assertEqual(files, manage_config.config_files(
             argparse.Namespace(config_file=[api])))
 
     def test_missing_config_file_is_one_line(self):
-        self.assertRaises(stuck_imports.CommandError, status._config_args,
+        self.assertRaises(manage_errors.CommandError, status._config_args,
                           ['--config-file', os.path.join(self.dir, 'x'),
                            'upgrade', 'check'])
 

@@ -17,6 +17,7 @@ that fail closed, and the keepalive.
 """
 
 import datetime
+import os
 from unittest import mock
 
 import fixtures
@@ -31,6 +32,7 @@ from glance_import_ext.common import import_state
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import plugin
 from glance_import_ext.common import records
+from glance_import_ext.common import stage_record
 from glance_import_ext.common import task as image_task
 from glance_import_ext import glance_internals
 from tests.unit import fakes
@@ -428,6 +430,23 @@ class TestFailClosed(fakes.PluginTestCase):
         self.assertEqual(1, self.watch.call_count)
         facts = self.watch.call_args[1]['facts']
         self.assertEqual('glance-direct', facts['method'])
+
+    def test_stage_record_removed_after_a_successful_import_only(self):
+        staging_dir = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'staging_dir', return_value=staging_dir))
+        plugin.build_flow('one', fakes.plugin_kwargs(self.repo),
+                          lambda p: [])
+        [(task_id, remover), kwargs] = self.when_done.call_args
+        staged = os.path.join(staging_dir, fakes.IMAGE_ID)
+        record = stage_record.path_of(staged)
+        for status, left in (('failure', True), (None, True),
+                             ('success', False)):
+            with open(record, 'w') as f:
+                f.write('{}')
+            remover(status)
+            self.assertEqual(left, os.path.exists(record), status)
+        remover('success')   # nothing there: nothing to do
 
 
 class FakeDB:

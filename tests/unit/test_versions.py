@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Image versions: lineages, the rotation, the plugin, the keepalive hook."""
+"""Image versions: lineages, the rotation, the plugin."""
 
 import contextlib
 import datetime
@@ -199,6 +199,8 @@ class VersionsCase(testtools.TestCase):
         self.lock = self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'named_lock',
             side_effect=lambda name, timeout: contextlib.nullcontext())).mock
+        self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'database_lock_kind', return_value='mysql'))
         # The caller an anchor records, as the context it stands for.
         self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'caller_context',
@@ -748,80 +750,6 @@ class TestStranded(VersionsCase):
         self.assertIsNone(V.import_caller(uid(9)))
         self.anchors.rows[uid(2)]['caller'] = None
         self.assertIsNone(V.import_caller(uid(2)))
-
-
-class TestKeepalive(testtools.TestCase):
-
-    class Thread:
-        """Runs only the after-import callbacks, at once."""
-
-        def __init__(self, target=None, args=(), **kwargs):
-            self.target, self.args = target, args
-
-        def start(self):
-            if self.target is keepalive._call:
-                self.target(*self.args)
-
-        def is_alive(self):
-            return False
-
-    def setUp(self):
-        super().setUp()
-        self.useFixture(fixtures.FakeLogger())
-        self.useFixture(fixtures.MockPatch(
-            'glance_import_ext.common.keepalive.threading.Thread',
-            new=self.Thread))
-        self.clock = fakes.FakeClock()
-        self.useFixture(fixtures.MockPatchObject(
-            keepalive, 'time', mock.Mock(monotonic=self.clock)))
-        self.status = 'processing'
-        self.db = mock.Mock()
-        self.db.task_get.side_effect = self.task_get
-        self.useFixture(fixtures.MockPatchObject(
-            glance_internals, 'db_api', return_value=self.db))
-        self.keepalive = keepalive.TaskKeepalive(interval=5)
-
-    def task_get(self, context, task_id):
-        if self.status is None:
-            raise exception.NotFound()
-        return {'status': self.status}
-
-    def test_when_done_needs_a_watched_task(self):
-        self.assertRaises(KeyError, self.keepalive.when_done, 't1', print)
-
-    def test_callbacks_get_the_final_status_once(self):
-        self.keepalive.watch('ctx', 't1')
-        calls = []
-        self.keepalive.when_done('t1', calls.append, poll=0.5)
-        self.keepalive.when_done('t1', lambda s: calls.append(('2', s)))
-        self.assertEqual(0.5, self.keepalive._period())
-        self.assertTrue(self.keepalive.tick())
-        self.assertEqual([], calls)
-        self.status = 'failure'
-        self.assertFalse(self.keepalive.tick())
-        self.assertFalse(self.keepalive.tick())
-        self.assertEqual(['failure', ('2', 'failure')], calls)
-        self.assertEqual(5, self.keepalive._period())
-
-    def test_gone_task_calls_back_with_none_and_errors_are_logged(self):
-        self.keepalive.watch('ctx', 't1')
-        calls = []
-        self.keepalive.when_done('t1', mock.Mock(side_effect=RuntimeError))
-        self.keepalive.when_done('t1', calls.append)
-        self.status = None
-        self.assertFalse(self.keepalive.tick())
-        self.assertEqual([None], calls)
-
-    def test_updated_at_touched_once_per_interval(self):
-        self.keepalive.watch('ctx', 't1')
-        self.keepalive.when_done('t1', print, poll=1)
-        for _ in range(11):  # polls every second for 10 seconds
-            self.assertIs(True, self.keepalive._touch(
-                self.keepalive._watched['t1']))
-            self.clock.advance(1)
-        self.assertEqual(11, self.db.task_get.call_count)
-        self.assertEqual([mock.call('ctx', 't1', {})] * 3,
-                         self.db.task_update.call_args_list)
 
 
 class TestPlugin(fakes.PluginTestCase):

@@ -33,8 +33,8 @@ seconds): the other visible versions get ``os_hidden=true``,
 ``keep_versions = N`` superseded versions beyond the N newest are
 deactivated; the new image gets ``import_ext_previous_image`` and
 ``import_ext_version_state=current``. If the process dies first, the next
-import of the lineage completes it, or ``glance-import-ext-stuck-imports
-versions --apply``.
+import of the lineage completes it, or ``glance-import-ext-manage versions
+rotate --apply``.
 """
 
 from oslo_config import cfg
@@ -46,6 +46,7 @@ from glance_import_ext.common import options
 from glance_import_ext.common import plugin
 from glance_import_ext.common import task
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.image_versions import lock
 from glance_import_ext.plugins.image_versions import rotation
 
 LOG = logging.getLogger(__name__)
@@ -76,7 +77,15 @@ image_versions_opts = [
                       "new one's import succeeding."),
     cfg.IntOpt('lock_timeout', default=30, min=1, max=600,
                help="Seconds to wait for another import's rotation of the "
-                    'same lineage (a database lock) before giving up.'),
+                    'same lineage (the lineage lock) before giving up.'),
+    cfg.StrOpt('coordination_url', secret=True,
+               help='tooz backend URL for the lineage lock every glance-api '
+                    'and the admin command share (e.g. etcd3+http://host:'
+                    '2379, redis://host:6379, zookeeper://host:2181). Unset: '
+                    "the database's own lock: GET_LOCK on MySQL/MariaDB, "
+                    'advisory locks on PostgreSQL. Required on a MariaDB '
+                    'Galera cluster (GET_LOCK holds on one node only): '
+                    'without it image_versions refuses every import there.'),
 ]
 
 cfg.CONF.register_opts(image_versions_opts, group=NAME)
@@ -163,13 +172,26 @@ def _after_import(context, image_id, task_id):
         except Exception:
             LOG.exception('Image versions: rotation after image %s failed; '
                           'the next import of its lineage or '
-                          'glance-import-ext-stuck-imports versions --apply '
+                          'glance-import-ext-manage versions rotate --apply '
                           'completes it', image_id)
     return rotate
 
 
+def check_lineage_lock(conf):
+    """Refuse to run where rotations cannot share one lineage lock.
+
+    :param conf: the ``[image_versions]`` group.
+    :raises ConfigError: saying why and what to set.
+    """
+    why = lock.problem(conf)
+    if why:
+        raise errors.ConfigError('%s refuses to run: %s' % (NAME, why))
+
+
 def _tasks(p):
-    check_lineage_properties(cfg.CONF[NAME])
+    conf = cfg.CONF[NAME]
+    check_lineage_properties(conf)
+    check_lineage_lock(conf)
     return [RecordIntent(p)]
 
 

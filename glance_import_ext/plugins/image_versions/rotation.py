@@ -34,7 +34,7 @@ the lineage or the admin command does):
    ``import_ext_previous_image``. Until then it stays ``pending``, so a
    rotation cut short is run again, and each step is idempotent.
 
-Rotations of one lineage take a database-wide lock (``named_lock``) and
+Rotations of one lineage take the lineage lock (lock.py) and
 each hides every other visible version, so concurrent imports end with
 one visible version: the one rotated last, within a poll of its
 activation. Every rotation acts as the caller of its own import, whoever
@@ -59,6 +59,7 @@ from glance_import_ext.common import errors
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import records
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.image_versions import lock
 
 LOG = logging.getLogger(__name__)
 
@@ -437,7 +438,7 @@ def write(context, change):
     if not vouched:
         LOG.warning('Image versions: image %s: its records are not as the '
                     'plugins wrote them; changed without sealing them '
-                    '(verify-records still reports them)', image_id)
+                    '(records verify still reports them)', image_id)
 
 
 def _vouched_for(image_id, properties):
@@ -516,7 +517,7 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
     if props.get(STATE) != PENDING:
         return []
     lineage = Lineage.of_record(image.owner, props.get(LINEAGE))
-    with glance_internals.named_lock(lineage.lock_name, lock_timeout):
+    with lock.lineage_lock(lineage.lock_name, lock_timeout):
         todo = [image_id]
         if apply:
             others = [i for i in stranded(context, repo, lineage, now)

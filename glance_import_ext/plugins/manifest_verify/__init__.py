@@ -296,6 +296,10 @@ class VerifyAgainstManifest(checks.VerifyingTask):
         super().__init__(plugin)
 
     def run(self, file_path):
+        """Compare the staged data with the manifest's entry.
+
+        :param file_path: the staged data's path.
+        """
         if self.problem:
             raise self.failure(self.problem)
         exp = self.expected
@@ -359,12 +363,9 @@ def _tasks(p):
             remote.FetchError) as exc:
         # Reported by the task, so that warn mode and dry runs see it too.
         return [VerifyAgainstManifest(p, problem=str(exc))]
-    verify = VerifyAgainstManifest(p, expected)
-    # The import's one pass includes the manifest's algorithms; the task
-    # holds the import's shared digests for as long as it lives.
-    verify.digests = p.shared.digests
-    verify.digests.want(expected.digests)
-    return [verify]
+    # The import's one pass includes the manifest's algorithms.
+    p.shared.digests.want(expected.digests)
+    return [VerifyAgainstManifest(p, expected)]
 
 
 def get_flow(**kwargs):

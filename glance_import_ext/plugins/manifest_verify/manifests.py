@@ -364,18 +364,31 @@ class Manifest(object):
                 self._no_known(entry, {record.label})
             return {record.algorithm: record.digest}, None
         wanted = _normalize(entry)
-        candidates = self._records.get(wanted.rsplit('/', 1)[-1], [])
-        records = [r for r in candidates if r.name == wanted]
-        if not records:
-            # the most specific match: the longest shared path suffix
-            matching = [r for r in candidates if _suffix_match(r.name, wanted)]
-            longest = max([min(len(r.name), len(wanted)) for r in matching],
-                          default=0)
-            records = [r for r in matching
-                       if min(len(r.name), len(wanted)) == longest]
+        records = self._matching(wanted)
         if not records:
             self._missing(entry)
-        names = set(r.name for r in records)
+        digests = self._digests_of(entry, records)
+        return digests, self._size_of(entry, wanted,
+                                      {r.name for r in records})
+
+    def _matching(self, wanted):
+        """The records of ``wanted``: its exact name, else the closest.
+
+        The closest: the listed names that share the longest path suffix
+        with it.
+        """
+        candidates = self._records.get(wanted.rsplit('/', 1)[-1], [])
+        records = [r for r in candidates if r.name == wanted]
+        if records:
+            return records
+        matching = [r for r in candidates if _suffix_match(r.name, wanted)]
+        longest = max([min(len(r.name), len(wanted)) for r in matching],
+                      default=0)
+        return [r for r in matching
+                if min(len(r.name), len(wanted)) == longest]
+
+    def _digests_of(self, entry, records):
+        """{algorithm: digest} of ``records``, which must agree."""
         digests = {}
         first = {}
         unknown = set()
@@ -399,6 +412,10 @@ class Manifest(object):
                   other.where, clip(record.name), record.where)
         if not digests:
             self._no_known(entry, unknown)
+        return digests
+
+    def _size_of(self, entry, wanted, names):
+        """The size listed for the matched ``names``, or None."""
         size = None
         size_from = None
         for name, value, where in self._sizes.get(
@@ -409,7 +426,7 @@ class Manifest(object):
                 _fail(self.name, 'lists different sizes for %s: %d (%s) and '
                       '%d (%s)', clip(entry), size, size_from, value, where)
             size, size_from = value, where
-        return digests, size
+        return size
 
     def _no_known(self, entry, unknown):
         if unknown:

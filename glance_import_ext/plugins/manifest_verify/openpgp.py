@@ -451,7 +451,6 @@ def _key_id(fields, index=1):
 
 def _judge(returncode, status, stderr, keyring, what):
     """The primary fingerprint of the good signer, or SignatureError."""
-    shown = _short(keyring)
     signatures = sum(1 for f in status if f[0] == 'NEWSIG')
     by_word = {}
     for fields in status:
@@ -460,6 +459,21 @@ def _judge(returncode, status, stderr, keyring, what):
         raise SignatureError(
             'no signature found in the %s; give the vendor\'s signed file '
             '(or its detached .asc/.gpg/.sig signature)' % what)
+    _refuse_bad(by_word, _short(keyring), what)
+    good = by_word.get('GOODSIG', [])
+    valid = by_word.get('VALIDSIG', [])
+    if returncode != 0 or len(good) != signatures or \
+            len(valid) != signatures:
+        last = stderr.decode('utf-8', 'replace').strip().splitlines()
+        raise SignatureError(
+            'gpgv did not accept the signature of the %s (exit %d: %s)'
+            % (what, returncode, _short(last[-1] if last else 'no output',
+                                        120)))
+    return _good_signer(valid, what)
+
+
+def _refuse_bad(by_word, shown, what):
+    """SignatureError for the first thing gpgv's status says is wrong."""
     if 'BADSIG' in by_word:
         raise SignatureError(
             'signature does not match the %s (tampered?): key %s signed '
@@ -495,15 +509,10 @@ def _judge(returncode, status, stderr, keyring, what):
             '%s: unsupported algorithm or damaged signature); ask the '
             'vendor for a standard signature'
             % (what, _key_id(fields, 1), _short(code, 10)))
-    good = by_word.get('GOODSIG', [])
-    valid = by_word.get('VALIDSIG', [])
-    if returncode != 0 or len(good) != signatures or \
-            len(valid) != signatures:
-        last = stderr.decode('utf-8', 'replace').strip().splitlines()
-        raise SignatureError(
-            'gpgv did not accept the signature of the %s (exit %d: %s)'
-            % (what, returncode, _short(last[-1] if last else 'no output',
-                                        120)))
+
+
+def _good_signer(valid, what):
+    """The primary fingerprint of the first VALIDSIG, each one strong."""
     fingerprint = None
     for fields in valid:
         if len(fields) > 8 and fields[8] in _WEAK_HASHES:

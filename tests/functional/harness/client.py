@@ -84,12 +84,17 @@ class ImageClient:
                      headers={'Content-Type': 'application/octet-stream'})
 
     def import_(self, image_id, method='glance-direct', expect=(202,),
-                **method_args):
+                stores=None, all_stores_must_succeed=None, **method_args):
+        """Import ``image_id``; ``stores``: the target stores' names."""
         # Tasks created in the same second sort in any order: remember
         # which exist, so wait_for_import waits for the new one.
         self._earlier_tasks[image_id] = {
             t['id'] for t in self.tasks(image_id)}
         body = {'method': dict(name=method, **method_args)}
+        if stores is not None:
+            body['stores'] = list(stores)
+        if all_stores_must_succeed is not None:
+            body['all_stores_must_succeed'] = all_stores_must_succeed
         return self.request('POST', '/v2/images/%s/import' % image_id,
                             json=body, expect=expect)
 

@@ -100,12 +100,19 @@ class GlanceAPI:
     def __init__(self, name, base_dir, db_url, store_dir, plugins=(),
                  auth=None, conf=None, import_conf=None, paste_filters=(),
                  processes=1, port=None, allowed_ports=(),
-                 test_plugins=None):
+                 test_plugins=None, stores=('local',),
+                 max_parallel_stores=None):
         self.name = name
         self.dir = os.path.join(base_dir, name)
         self.conf_dir = os.path.join(self.dir, 'etc')
         self.staging_dir = os.path.join(self.dir, 'staging')
         self.store_dir = store_dir
+        # name -> datadir of each file store, the first the default. One
+        # store keeps the datadir itself, as before stores existed.
+        self.stores = {name: (store_dir if len(stores) == 1 else
+                              os.path.join(store_dir, name))
+                       for name in stores}
+        self.max_parallel_stores = max_parallel_stores
         self.db_url = db_url
         self.plugins = list(plugins)
         self.auth = auth  # None: test identity filter; else keystone settings
@@ -124,7 +131,7 @@ class GlanceAPI:
         self.test_plugins = dict(test_plugins or {})
         self.extra_path = os.path.join(self.dir, 'test-plugins')
         for d in (self.conf_dir, self.staging_dir, self.store_dir,
-                  os.path.join(self.dir, 'tasks')):
+                  *self.stores.values(), os.path.join(self.dir, 'tasks')):
             os.makedirs(d, exist_ok=True)
         self.write_config()
 
@@ -134,15 +141,15 @@ class GlanceAPI:
             'DEFAULT': {
                 'debug': 'true',
                 'log_file': self.log_file,
-                'enabled_backends': 'local:file',
+                'enabled_backends': ','.join(
+                    '%s:file' % name for name in self.stores),
                 'enabled_import_methods': IMPORT_METHODS,
                 'worker_self_reference_url': self.url,
                 'public_endpoint': self.url,
                 'image_size_cap': 8 * 1024 ** 3,
             },
             'database': {'connection': self.db_url},
-            'glance_store': {'default_backend': 'local'},
-            'local': {'filesystem_store_datadir': self.store_dir},
+            'glance_store': {'default_backend': next(iter(self.stores))},
             'os_glance_staging_store': {
                 'filesystem_store_datadir': self.staging_dir},
             'os_glance_tasks_store': {
@@ -158,6 +165,8 @@ class GlanceAPI:
             'oslo_policy': {'enforce_new_defaults': 'true',
                             'enforce_scope': 'true'},
         }
+        for name, datadir in self.stores.items():
+            api[name] = {'filesystem_store_datadir': datadir}
         if self.auth:
             api['keystone_authtoken'] = dict(self.auth['authtoken'])
             api['DEFAULT']['region_name'] = self.auth.get('region', '')
@@ -169,6 +178,11 @@ class GlanceAPI:
 
         imp = {'image_import_opts': {
             'image_import_plugins': '[%s]' % ','.join(self.plugins)}}
+        if self.max_parallel_stores is not None:
+            # Glance reads [image_import_opts] from glance-image-import.conf
+            # and glance-api.conf alike (wsgi_app._get_config_files).
+            imp['image_import_opts']['max_parallel_stores'] = str(
+                self.max_parallel_stores)
         for section, values in self.import_conf.items():
             imp.setdefault(section, {}).update(values)
         _ini(os.path.join(self.conf_dir, 'glance-image-import.conf'), imp)

@@ -97,6 +97,20 @@ class MariaDB:
         return ('mysql+pymysql://openstack:%s@localhost/%s'
                 '?unix_socket=%s&charset=utf8' % (PASSWORD, name, self.socket))
 
+    def query(self, db_url, sql, args=()):
+        """Rows (dicts) of ``sql`` in the database of ``db_url``.
+
+        For what no API shows, such as Glance's location rows.
+        """
+        name = db_url.split('?', 1)[0].rsplit('/', 1)[1]
+        conn = self._connect('root', '', name)
+        try:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                cur.execute(sql, args)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
     def stop(self):
         if self.service:
             self.service.stop()

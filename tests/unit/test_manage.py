@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""glance-import-ext-stuck-imports: the decisions, with a fake database."""
+"""glance-import-ext-manage: the decisions, with a fake database."""
 
 import argparse
 import datetime
@@ -22,20 +22,29 @@ import fixtures
 from oslo_config import fixture as config_fixture
 import testtools
 
-from glance_import_ext.cmd import stuck_imports as cmd
+from glance_import_ext.cmd.manage import assess
+from glance_import_ext.cmd.manage import errors
+from glance_import_ext.cmd.manage import glance_db
+from glance_import_ext.cmd.manage import imports
+from glance_import_ext.cmd.manage import records as records_cmd
+from glance_import_ext.cmd.manage import recovery
+from glance_import_ext.cmd.manage import values
+from glance_import_ext.cmd.manage import versions as versions_cmd
 from glance_import_ext.common import keepalive
 from glance_import_ext.common import options
 from glance_import_ext.common import records
 from glance_import_ext import glance_internals
+from glance_import_ext.plugins.image_versions import lock
+from glance_import_ext.plugins.image_versions import rotation
 from tests.unit import fakes
 
 A = 'http://glance-a.example.com:9292'
 B = 'http://glance-b.example.com:9292'
 EVIL = 'http://127.0.0.1:6666'
-LOCK = cmd.LOCK
-STAGE_HOST = cmd.STAGE_HOST
-IMPORTING_TO = cmd.IMPORTING_TO
-STAGED_ON = cmd.STAGED_ON
+LOCK = assess.LOCK
+STAGE_HOST = assess.STAGE_HOST
+IMPORTING_TO = assess.IMPORTING_TO
+STAGED_ON = assess.STAGED_ON
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0)
 INTERVAL = 5
 STALE = keepalive.stale_after(INTERVAL)
@@ -110,8 +119,8 @@ class FakeDb:
 
     def apply(self, change):
         if change.image_id in self.conflicts:
-            raise cmd.Changed('the image is no longer %s' %
-                              change.from_status)
+            raise errors.Changed('the image is no longer %s' %
+                                 change.from_status)
         self.applied.append(change)
 
 
@@ -125,7 +134,7 @@ class Base(testtools.TestCase):
         self.anchors = self.useFixture(fakes.FakeAnchors())
         self.out = io.StringIO()
         self.staging = self.useFixture(fixtures.TempDir()).path
-        self.here = cmd.Here(A, self.staging, INTERVAL)
+        self.here = recovery.Here(A, self.staging, INTERVAL)
 
     def staged(self, image_id, name=None, age=3600):
         path = os.path.join(self.staging, name or image_id)
@@ -149,7 +158,7 @@ class TestParseWorker(testtools.TestCase):
                 ('http://h:80', 'http://h'),
                 ('http://[::1]:9292/', 'http://[::1]:9292'),
                 ('http://h:9292/glance/', 'http://h:9292/glance')):
-            self.assertEqual(canonical, cmd.parse_worker(value), value)
+            self.assertEqual(canonical, values.parse_worker(value), value)
 
     def test_refused(self):
         for value in ('', ' ', ' http://h', '/', 'not-a-url', 'http://',
@@ -158,82 +167,82 @@ class TestParseWorker(testtools.TestCase):
                       'http://u:p@h:9292', 'http://u@h', 'http://h/?x=1',
                       'http://h/#x', 'http://h x', 'http://h\n',
                       'http://h:99999', 'http://h:port', None, 42):
-            self.assertRaises(ValueError, cmd.parse_worker, value)
-            self.assertIsNone(cmd.worker_of(value))
+            self.assertRaises(ValueError, values.parse_worker, value)
+            self.assertIsNone(values.worker_of(value))
 
 
 class TestShow(testtools.TestCase):
 
     def test_escapes_control_characters(self):
-        self.assertEqual('a\\nb\\x1b[31m\\\\', cmd.show('a\nb\x1b[31m\\'))
-        self.assertNotIn('\n', cmd.show('x\r\ny\u2028z'))
+        self.assertEqual('a\\nb\\x1b[31m\\\\', values.show('a\nb\x1b[31m\\'))
+        self.assertNotIn('\n', values.show('x\r\ny\u2028z'))
 
     def test_bounded(self):
-        self.assertEqual('x' * 10 + '...', cmd.show('x' * 50, limit=10))
+        self.assertEqual('x' * 10 + '...', values.show('x' * 50, limit=10))
 
     def test_none(self):
-        self.assertEqual('-', cmd.show(None))
+        self.assertEqual('-', values.show(None))
 
     def test_reason_hides_database_credentials(self):
         exc = Exception('cannot connect to mysql+pymysql://glance:s3cret@db/'
                         'glance\nsecond line')
         self.assertEqual('cannot connect to mysql+pymysql://***@db/glance',
-                         cmd._reason(exc))
+                         errors.reason(exc))
 
 
 class TestAssess(Base):
 
     def assess(self, image, task):
-        return cmd.assess(image, task, NOW, INTERVAL)
+        return assess.assess(image, task, NOW, INTERVAL)
 
     def test_fresh_watched_task_is_alive(self):
         a = self.assess(make_image(1, lock=task_id(1)),
                         make_task(1, age=STALE))
-        self.assertEqual(cmd.ALIVE, a.verdict)
+        self.assertEqual(assess.ALIVE, a.verdict)
         self.assertEqual(STALE, a.age)
         self.assertIn('dead after %d s' % STALE, a.reason)
 
     def test_stale_watched_task_is_dead(self):
         a = self.assess(make_image(1, lock=task_id(1)),
                         make_task(1, age=STALE + 1))
-        self.assertEqual(cmd.DEAD, a.verdict)
+        self.assertEqual(assess.DEAD, a.verdict)
         self.assertIn('not updated for %d s' % (STALE + 1), a.reason)
 
     def test_interval_recorded_in_the_task_wins(self):
         a = self.assess(make_image(1, lock=task_id(1)),
                         make_task(1, age=STALE + 1, interval=60))
-        self.assertEqual(cmd.ALIVE, a.verdict)
+        self.assertEqual(assess.ALIVE, a.verdict)
 
     def test_unwatched_task_dead_only_after_glances_expiry(self):
         image = make_image(1, lock=task_id(1))
         young = self.assess(image, make_task(1, age=3599, facts=False))
-        self.assertEqual(cmd.ALIVE, young.verdict)
+        self.assertEqual(assess.ALIVE, young.verdict)
         self.assertIn('not watched', young.reason)
         old = self.assess(image, make_task(1, age=3600, facts=False))
-        self.assertEqual(cmd.DEAD, old.verdict)
+        self.assertEqual(assess.DEAD, old.verdict)
 
     def test_pending_task(self):
         image = make_image(1, lock=task_id(1))
-        self.assertEqual(cmd.ALIVE, self.assess(
+        self.assertEqual(assess.ALIVE, self.assess(
             image, make_task(1, 'pending', age=7199)).verdict)
-        self.assertEqual(cmd.DEAD, self.assess(
+        self.assertEqual(assess.DEAD, self.assess(
             image, make_task(1, 'pending', age=7200)).verdict)
 
     def test_ended_task_still_holding_the_image(self):
         image = make_image(1, lock=task_id(1))
         for status in ('failure', 'success'):
             finishing = self.assess(image, make_task(1, status, age=2))
-            self.assertEqual(cmd.ALIVE, finishing.verdict)
+            self.assertEqual(assess.ALIVE, finishing.verdict)
             stuck = self.assess(image, make_task(1, status, age=STALE + 1))
-            self.assertEqual(cmd.DEAD, stuck.verdict)
+            self.assertEqual(assess.DEAD, stuck.verdict)
             self.assertIn('ended (%s)' % status, stuck.reason)
 
     def test_lock_of_a_missing_task(self):
         young = self.assess(make_image(1, lock=task_id(9), age=2), None)
-        self.assertEqual(cmd.ALIVE, young.verdict)
+        self.assertEqual(assess.ALIVE, young.verdict)
         old = self.assess(make_image(1, lock=task_id(9), age=STALE + 1),
                           None)
-        self.assertEqual(cmd.DEAD, old.verdict)
+        self.assertEqual(assess.DEAD, old.verdict)
         self.assertIn('does not exist', old.reason)
 
     def test_lock_of_a_missing_task_before_importing(self):
@@ -241,16 +250,16 @@ class TestAssess(Base):
         for status in ('uploading', 'queued'):
             a = self.assess(make_image(1, status, lock=task_id(9),
                                        age=STALE + 1), None)
-            self.assertEqual(cmd.NONE, a.verdict)
+            self.assertEqual(assess.NONE, a.verdict)
             self.assertIn('Glance releases the lock', a.reason)
 
     def test_importing_without_lock_or_task(self):
-        self.assertEqual(cmd.DEAD, self.assess(
+        self.assertEqual(assess.DEAD, self.assess(
             make_image(1, age=STALE + 1), None).verdict)
 
     def test_staged_image_without_import(self):
         a = self.assess(make_image(1, 'uploading', **{STAGE_HOST: B}), None)
-        self.assertEqual(cmd.NONE, a.verdict)
+        self.assertEqual(assess.NONE, a.verdict)
         self.assertEqual(B, a.data_worker)
         self.assertIsNone(a.age)
 
@@ -282,14 +291,14 @@ class TestAssess(Base):
         task['result'] = json.dumps(task['result'])
         a = self.assess(make_image(1, lock=task_id(1)), task)
         self.assertTrue(a.watched)
-        self.assertEqual(cmd.DEAD, a.verdict)
+        self.assertEqual(assess.DEAD, a.verdict)
         self.assertEqual(A, a.worker)
 
     def test_method_from_glance_input_first(self):
         task = make_task(1, method='web-download')
         task['input']['import_req']['method']['name'] = 'glance-direct'
-        self.assertEqual('glance-direct', cmd.task_method(
-            task, cmd.task_facts(task)))
+        self.assertEqual('glance-direct', assess.task_method(
+            task, assess.task_facts(task)))
 
 
 class TestPlanRecovery(Base):
@@ -299,14 +308,14 @@ class TestPlanRecovery(Base):
         image = make_image(n, image_status, lock=task_id(n), **props)
         task = make_task(n, task_status, age=STALE + 10, method=method,
                          worker=worker, stage_host=stage_host)
-        a = cmd.assess(image, task, NOW, INTERVAL)
-        self.assertEqual(cmd.DEAD, a.verdict)
+        a = assess.assess(image, task, NOW, INTERVAL)
+        self.assertEqual(assess.DEAD, a.verdict)
         return a
 
     def test_alive_is_never_planned(self):
-        a = cmd.assess(make_image(1, lock=task_id(1)), make_task(1), NOW,
-                       INTERVAL)
-        change, why = cmd.plan_recovery(a, self.here)
+        a = assess.assess(make_image(1, lock=task_id(1)), make_task(1), NOW,
+                          INTERVAL)
+        change, why = recovery.plan_recovery(a, self.here)
         self.assertIsNone(change)
         self.assertIn('alive', why)
 
@@ -314,7 +323,7 @@ class TestPlanRecovery(Base):
         a = self.dead(**{IMPORTING_TO: 'local', 'import_ext_plugins': 'x',
                          'import_ext_staged_on': A, 'hw_disk_bus': 'virtio'})
         self.staged(a.image_id)
-        change, _ = cmd.plan_recovery(a, self.here)
+        change, _ = recovery.plan_recovery(a, self.here)
         self.assertEqual(('importing', 'uploading'),
                          (change.from_status, change.to_status))
         self.assertEqual({STAGE_HOST: A}, change.set)
@@ -343,7 +352,7 @@ class TestPlanRecovery(Base):
     def test_glance_direct_whose_data_should_be_here_and_is_not(self):
         a = self.dead()
         residue = self.staged(a.image_id, a.image_id + '.qcow2')
-        change, _ = cmd.plan_recovery(a, self.here)
+        change, _ = recovery.plan_recovery(a, self.here)
         self.assertEqual('queued', change.to_status)
         self.assertTrue(change.clear_size)
         self.assertEqual({}, change.set)
@@ -352,7 +361,7 @@ class TestPlanRecovery(Base):
 
     def test_glance_direct_with_data_on_another_worker(self):
         a = self.dead(worker=B, stage_host=B)
-        change, _ = cmd.plan_recovery(a, self.here)
+        change, _ = recovery.plan_recovery(a, self.here)
         self.assertEqual('uploading', change.to_status)
         self.assertEqual({STAGE_HOST: B}, change.set)
         [note] = change.notes
@@ -362,13 +371,14 @@ class TestPlanRecovery(Base):
     def test_unrecorded_worker_means_the_one_staging_dir(self):
         a = self.dead(worker=None, stage_host=None)
         self.staged(a.image_id)
-        change, _ = cmd.plan_recovery(a, cmd.Here(None, self.staging))
+        change, _ = recovery.plan_recovery(a, recovery.Here(None,
+                                                            self.staging))
         self.assertEqual('uploading', change.to_status)
         self.assertEqual({}, change.set)
 
     def test_no_staging_dir_here(self):
         a = self.dead()
-        change, _ = cmd.plan_recovery(a, cmd.Here(A, None))
+        change, _ = recovery.plan_recovery(a, recovery.Here(A, None))
         self.assertEqual('uploading', change.to_status)
 
     def test_download_methods_go_back_to_queued_without_residue(self):
@@ -376,7 +386,7 @@ class TestPlanRecovery(Base):
             a = self.dead(n, method=method, stage_host=None)
             files = [self.staged(a.image_id),
                      self.staged(a.image_id, a.image_id + '.raw')]
-            change, _ = cmd.plan_recovery(a, self.here)
+            change, _ = recovery.plan_recovery(a, self.here)
             self.assertEqual('queued', change.to_status)
             self.assertTrue(change.clear_size)
             self.assertEqual(sorted(files), sorted(change.remove_files))
@@ -384,22 +394,22 @@ class TestPlanRecovery(Base):
     def test_download_residue_on_another_worker(self):
         a = self.dead(method='web-download', worker=B, stage_host=None)
         self.staged(a.image_id)  # same id here: not that import's
-        change, _ = cmd.plan_recovery(a, self.here)
+        change, _ = recovery.plan_recovery(a, self.here)
         self.assertEqual('queued', change.to_status)
         self.assertEqual([], change.remove_files)
         self.assertIn('may remain on %s' % B, change.notes[0])
 
     def test_data_in_a_store_is_left_alone(self):
         image = make_image(1, lock=task_id(1), locations=1)
-        a = cmd.assess(image, make_task(1, age=STALE + 1), NOW, INTERVAL)
-        change, why = cmd.plan_recovery(a, self.here)
+        a = assess.assess(image, make_task(1, age=STALE + 1), NOW, INTERVAL)
+        change, why = recovery.plan_recovery(a, self.here)
         self.assertIsNone(change)
         self.assertIn('reached a store', why)
 
     def test_locked_before_importing(self):
         for status in ('uploading', 'queued'):
             a = self.dead(image_status=status, **{STAGE_HOST: A})
-            change, _ = cmd.plan_recovery(a, self.here)
+            change, _ = recovery.plan_recovery(a, self.here)
             self.assertEqual((status, status),
                              (change.from_status, change.to_status))
             self.assertEqual([LOCK], change.remove)
@@ -410,18 +420,18 @@ class TestPlanRecovery(Base):
         # copy-image: no plugin runs, the records on the image are valid.
         image = make_image(1, 'active', lock=task_id(1),
                            import_ext_plugins='staging_owner')
-        a = cmd.assess(image, make_task(1, age=3600, facts=False), NOW,
-                       INTERVAL)
-        self.assertEqual(cmd.DEAD, a.verdict)
-        for plan in (lambda: cmd.plan_recovery(a, self.here),
-                     lambda: cmd.plan_clean(a, 'delete')):
+        a = assess.assess(image, make_task(1, age=3600, facts=False), NOW,
+                          INTERVAL)
+        self.assertEqual(assess.DEAD, a.verdict)
+        for plan in (lambda: recovery.plan_recovery(a, self.here),
+                     lambda: recovery.plan_clean(a, 'delete')):
             change, why = plan()
             self.assertIsNone(change)
             self.assertIn('active image', why)
 
     def test_ended_task_is_not_rewritten(self):
         a = self.dead(task_status='failure')
-        change, _ = cmd.plan_recovery(a, self.here)
+        change, _ = recovery.plan_recovery(a, self.here)
         self.assertIsNone(change.fail_task)
         self.assertEqual([LOCK], change.remove)
 
@@ -430,8 +440,8 @@ class TestPlanClean(Base):
 
     def test_staged_image_of_a_gone_worker(self):
         image = make_image(1, 'uploading', **{STAGE_HOST: A, 'name': 'x'})
-        a = cmd.assess(image, None, NOW, INTERVAL)
-        change, _ = cmd.plan_clean(a, 'reset')
+        a = assess.assess(image, None, NOW, INTERVAL)
+        change, _ = recovery.plan_clean(a, 'reset')
         self.assertEqual('queued', change.to_status)
         self.assertEqual([STAGE_HOST], change.remove)
         self.assertEqual({LOCK: None, IMPORTING_TO: None, STAGE_HOST: A},
@@ -440,23 +450,23 @@ class TestPlanClean(Base):
         self.assertIsNone(change.fail_task)
 
     def test_delete(self):
-        a = cmd.assess(make_image(1, 'uploading', **{STAGE_HOST: A}), None,
-                       NOW, INTERVAL)
-        change, _ = cmd.plan_clean(a, 'delete')
+        a = assess.assess(make_image(1, 'uploading', **{STAGE_HOST: A}), None,
+                          NOW, INTERVAL)
+        change, _ = recovery.plan_clean(a, 'delete')
         self.assertTrue(change.delete)
         self.assertIn('image deleted (was uploading)', change.describe())
 
     def test_alive_is_refused(self):
-        a = cmd.assess(make_image(1, lock=task_id(1)), make_task(1), NOW,
-                       INTERVAL)
-        change, why = cmd.plan_clean(a, 'delete')
+        a = assess.assess(make_image(1, lock=task_id(1)), make_task(1), NOW,
+                          INTERVAL)
+        change, why = recovery.plan_clean(a, 'delete')
         self.assertIsNone(change)
         self.assertIn('import alive', why)
 
     def test_dead_import_is_failed_and_queued(self):
-        a = cmd.assess(make_image(1, lock=task_id(1)),
-                       make_task(1, age=STALE + 1), NOW, INTERVAL)
-        change, _ = cmd.plan_clean(a, 'reset')
+        a = assess.assess(make_image(1, lock=task_id(1)),
+                          make_task(1, age=STALE + 1), NOW, INTERVAL)
+        change, _ = recovery.plan_clean(a, 'reset')
         self.assertEqual('queued', change.to_status)
         self.assertIsNotNone(change.fail_task)
         self.assertIn('holding its staged data (%s) is gone' % A,
@@ -469,16 +479,16 @@ class TestPlanResidue(Base):
         image = make_image(1, 'queued')
         old = self.staged(image['id'])
         self.staged(image['id'], image['id'] + '.raw', age=1)
-        self.assertEqual([old], cmd.plan_residue(image, self.here))
+        self.assertEqual([old], recovery.plan_residue(image, self.here))
 
     def test_nothing_for_other_images(self):
         old = make_image(1, 'queued', lock=task_id(1))
         self.staged(old['id'])
-        self.assertEqual([], cmd.plan_residue(old, self.here))
+        self.assertEqual([], recovery.plan_residue(old, self.here))
         for status in ('uploading', 'importing', 'active'):
             image = make_image(2, status)
             self.staged(image['id'])
-            self.assertEqual([], cmd.plan_residue(image, self.here))
+            self.assertEqual([], recovery.plan_residue(image, self.here))
 
 
 def args(**kwargs):
@@ -513,8 +523,9 @@ class TestList(Base):
         return url == B
 
     def run_list(self, **kwargs):
-        self.assertEqual(0, cmd.cmd_list(self.db, args(**kwargs), self.out,
-                                         self.here, NOW, probe=self.probe))
+        self.assertEqual(0, imports.list_imports(
+            self.db, args(**kwargs), self.out, self.here, NOW,
+            probe=self.probe))
 
     def test_table(self):
         self.run_list()
@@ -556,7 +567,8 @@ class TestList(Base):
         self.assertEqual([], self.probed)
 
 
-class TestRecover(Base):
+class DeadAndAliveImports(Base):
+    """A dead import with its staged data here, and a live import."""
 
     def setUp(self):
         super().setUp()
@@ -565,12 +577,18 @@ class TestRecover(Base):
         self.staged(self.dead)
         self.alive = self.db.add(make_image(2, lock=task_id(2)),
                                  make_task(2, age=1))
+
+
+class TestRecover(DeadAndAliveImports):
+
+    def setUp(self):
+        super().setUp()
         self.waiting = self.db.add(make_image(3, 'uploading',
                                               **{STAGE_HOST: A}))
 
     def recover(self, **kwargs):
-        return cmd.cmd_recover(self.db, args(**kwargs), self.out, self.here,
-                               NOW)
+        return imports.recover_imports(self.db, args(**kwargs), self.out,
+                                       self.here, NOW)
 
     def test_dry_run_changes_nothing(self):
         self.assertEqual(0, self.recover())
@@ -592,7 +610,7 @@ class TestRecover(Base):
 
     def test_apply_logs_the_change(self):
         logged = self.useFixture(fixtures.FakeLogger(
-            name='glance_import_ext.cmd.stuck_imports'))
+            name='glance_import_ext.cmd.manage'))
         self.recover(apply=True)
         self.assertIn('recovered image %s: status importing -> uploading'
                       % self.dead, logged.output)
@@ -660,8 +678,8 @@ class TestClean(Base):
         return self.down_state
 
     def clean(self, worker=A, **kwargs):
-        return cmd.cmd_clean(self.db, args(worker=worker, **kwargs),
-                             self.out, self.here, NOW, down=self.down)
+        return imports.clean_worker(self.db, args(worker=worker, **kwargs),
+                                    self.out, self.here, NOW, down=self.down)
 
     def test_refuses_while_the_worker_answers(self):
         self.down_state = None
@@ -722,8 +740,9 @@ class TestVerifyRecords(Base):
         self.db.add(make_image(5, 'queued', **props))
 
     def verify(self, *images, fmt='table'):
-        return cmd.cmd_verify(self.db, args(images=list(images), format=fmt),
-                              self.out, self.here, NOW)
+        return records_cmd.verify_records(
+            self.db, args(images=list(images), format=fmt), self.out,
+            self.here, NOW)
 
     def test_all_active_images_with_records(self):
         self.assertEqual(1, self.verify(fmt='json'))
@@ -739,11 +758,11 @@ class TestVerifyRecords(Base):
         self.assertEqual([image_id(1), 'active', 'valid'], row.split()[:3])
 
     def test_named_missing_image(self):
-        self.assertRaises(cmd.CommandError, self.verify, image_id(99))
+        self.assertRaises(errors.CommandError, self.verify, image_id(99))
 
     def test_no_key_here(self):
         self.conf.config(group=options.GROUP, record_key=None)
-        self.assertRaises(cmd.CommandError, self.verify, image_id(1))
+        self.assertRaises(errors.CommandError, self.verify, image_id(1))
 
     def test_an_image_whose_records_were_all_removed_is_found(self):
         # Image 4 once had records the plugins anchored; its owner
@@ -767,12 +786,13 @@ class TestGlanceDb(Base):
             glance_internals, 'admin_context', return_value='admin'))
         self.recover = self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'recover_image')).mock
-        self.glance_db = cmd.GlanceDb()
+        self.glance_db = glance_db.GlanceDb()
 
     def change(self):
-        a = cmd.assess(make_image(1, lock=task_id(1), **{IMPORTING_TO: 'x'}),
-                       make_task(1, age=STALE + 1), NOW, INTERVAL)
-        change = cmd._base_change(a, 'uploading')
+        a = assess.assess(
+            make_image(1, lock=task_id(1), **{IMPORTING_TO: 'x'}),
+            make_task(1, age=STALE + 1), NOW, INTERVAL)
+        change = recovery.base_change(a, 'uploading')
         change.put(STAGE_HOST, A)
         change.task_message = 'why'
         return change
@@ -786,7 +806,7 @@ class TestGlanceDb(Base):
                                       STAGE_HOST: None},
             remove=[LOCK, IMPORTING_TO], set_to={STAGE_HOST: A},
             fail_task=(task_id(1), 'processing', ago(STALE + 1)),
-            task_message='why')
+            task_message='why', drop_locations=[])
 
     def test_conflicts_in_the_commands_words(self):
         conflict = glance_internals.RecoveryConflict
@@ -801,7 +821,7 @@ class TestGlanceDb(Base):
                  'task %s was updated meanwhile: its import may be alive'
                  % task_id(1))):
             self.recover.side_effect = exc
-            changed = self.assertRaises(cmd.Changed, self.glance_db.apply,
+            changed = self.assertRaises(errors.Changed, self.glance_db.apply,
                                         self.change())
             self.assertEqual(text, str(changed))
 
@@ -824,73 +844,159 @@ class TestGlanceDb(Base):
         locked.assert_called_once_with(['queued'])
 
 
-class TestMain(testtools.TestCase):
+class TestJsonOfChanges(DeadAndAliveImports):
+    """-f json of the actions that change images: one document."""
+
+    def document(self):
+        return json.loads(self.out.getvalue())
+
+    def test_recover_dry_run(self):
+        self.assertEqual(0, imports.recover_imports(
+            self.db, args(format='json'), self.out, self.here, NOW))
+        doc = self.document()
+        self.assertFalse(doc['apply'])
+        [change] = doc['changes']
+        self.assertEqual(('would recover', self.dead, 'importing',
+                          'uploading', {STAGE_HOST: A}, task_id(1)),
+                         (change['action'], change['image'],
+                          change['from_status'], change['to_status'],
+                          change['set'], change['fail_task']))
+        self.assertIn(LOCK, change['remove'])
+        self.assertIn('status importing -> uploading',
+                      change['description'])
+        [untouched] = doc['not_touched']
+        self.assertEqual((self.alive, 'importing'),
+                         (untouched['image'], untouched['status']))
+        self.assertIn('import alive', untouched['reason'])
+        self.assertEqual(['Dry run: nothing changed. Add --apply to recover '
+                          '1 image(s).'], doc['messages'])
+        self.assertEqual([], self.db.applied)
+
+    def test_recover_applied(self):
+        self.assertEqual(0, imports.recover_imports(
+            self.db, args(format='json', apply=True), self.out, self.here,
+            NOW))
+        doc = self.document()
+        self.assertTrue(doc['apply'])
+        self.assertEqual([('recovered', self.dead)],
+                         [(c['action'], c['image']) for c in doc['changes']])
+
+    def test_clean(self):
+        self.db.add(make_image(3, 'uploading', **{STAGE_HOST: A}))
+        self.assertEqual(1, imports.clean_worker(
+            self.db, args(worker=A, format='json', action='delete',
+                          apply=True),
+            self.out, self.here, NOW, down=lambda url: 'refused'))
+        doc = self.document()
+        # Uploading images are collected before importing ones.
+        self.assertEqual([('deleted', image_id(3), 'deleted'),
+                          ('deleted', image_id(1), 'deleted')],
+                         [(c['action'], c['image'], c['to_status'])
+                          for c in doc['changes']])
+        self.assertEqual([self.alive],
+                         [u['image'] for u in doc['not_touched']])
+        self.assertEqual('Worker %s does not accept connections (refused).'
+                         % A, doc['messages'][0])
+
+    def test_clean_refused_is_a_document_too(self):
+        self.assertEqual(1, imports.clean_worker(
+            self.db, args(worker=A, format='json'), self.out, self.here, NOW,
+            down=lambda url: None))
+        doc = self.document()
+        self.assertEqual([], doc['changes'])
+        self.assertIn('Refusing: worker %s answers' % A, doc['messages'][0])
+
+
+class FakeVersion:
+
+    def __init__(self, n):
+        self.image_id = image_id(n)
+
+    def describe(self):
+        return 'os_hidden: False -> True'
+
+
+class FakeRotation:
+
+    def __init__(self, n, changed, refused=()):
+        self.image = FakeVersion(n)
+        self.lineage = FakeLineage()
+        self.changes = [FakeVersion(c) for c in changed]
+        self.done = self.changes
+        self.refused = [(FakeVersion(r), 'forbidden') for r in refused]
+
+
+class FakeLineage:
+
+    def describe(self):
+        return 'name=cirros'
+
+
+class TestRotateVersions(Base):
 
     def setUp(self):
         super().setUp()
-        self.out = io.StringIO()
-        self.err = io.StringIO()
-        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.db.context = 'admin'
+        self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'image_repo', return_value='repo'))
+        self.stranded = self.useFixture(fixtures.MockPatchObject(
+            rotation, 'stranded', return_value=[FakeVersion(3)])).mock
+        self.caller = self.useFixture(fixtures.MockPatchObject(
+            rotation, 'import_caller', return_value='caller')).mock
+        self.rotate = self.useFixture(fixtures.MockPatchObject(
+            rotation, 'rotate',
+            return_value=[FakeRotation(3, [2], refused=[1])])).mock
 
-    def main(self, *argv):
-        return cmd.main(list(argv), self.out, self.err)
+    def run_rotate(self, **kwargs):
+        return versions_cmd.rotate_versions(self.db, args(**kwargs),
+                                            self.out, self.here, NOW)
 
-    def test_malformed_worker(self):
-        for value in ('', '/', 'not-a-url', 'http://', 'ftp://h/'):
-            self.err.truncate(0)
-            self.err.seek(0)
-            self.assertEqual(2, self.main('clean', '--worker', value))
-            [line] = self.err.getvalue().splitlines()
-            self.assertIn('error: --worker', line)
-            self.assertIn('Hint:', line)
+    def test_dry_run_as_the_caller_of_the_import(self):
+        self.assertEqual(1, self.run_rotate())
+        self.rotate.assert_called_once_with(
+            'caller', image_id(3), 0, 30, NOW, apply=False)
+        self.assertEqual([
+            'would complete the rotation of image %s (lineage name=cirros)'
+            % image_id(3),
+            '  not changing image %s: the caller of the import may not '
+            '(forbidden)' % image_id(1),
+            '  would change image %s: os_hidden: False -> True'
+            % image_id(2),
+            'Dry run: nothing changed. Add --apply to complete 1 '
+            'rotation(s).'], self.lines())
 
-    def test_malformed_image_id(self):
-        self.assertEqual(2, self.main('recover', '--image', '../x'))
-        self.assertIn('not an image id', self.err.getvalue())
+    def test_json(self):
+        self.rotate.return_value = [FakeRotation(3, [2])]
+        self.assertEqual(0, self.run_rotate(format='json', apply=True))
+        doc = json.loads(self.out.getvalue())
+        self.assertTrue(doc['apply'])
+        self.assertEqual([{
+            'image': image_id(3), 'lineage': 'name=cirros',
+            'action': 'completed', 'not_changed': [],
+            'changes': [{'image': image_id(2),
+                         'description': 'os_hidden: False -> True'}]}],
+            doc['rotations'])
+        self.assertEqual([], doc['messages'])
 
-    def test_missing_config_file(self):
-        missing = os.path.join(self.dir, 'glance-api.conf')
-        self.assertEqual(2, self.main('--config-file', missing, 'list'))
-        [line] = self.err.getvalue().splitlines()
-        self.assertIn('config file %s not found' % missing, line)
+    def test_caller_not_recorded(self):
+        self.caller.return_value = None
+        self.assertEqual(1, self.run_rotate(format='json'))
+        doc = json.loads(self.out.getvalue())
+        [untouched] = doc['not_touched']
+        self.assertEqual(image_id(3), untouched['image'])
+        self.assertIn('is not recorded', untouched['reason'])
+        self.rotate.assert_not_called()
 
-    def test_version(self):
-        stdout = self.useFixture(fixtures.StringStream('stdout'))
-        self.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout.stream))
-        exc = self.assertRaises(SystemExit, self.main, '--version')
-        self.assertEqual(0, exc.code)
-        stdout.stream.seek(0)
-        self.assertEqual(cmd.version(), stdout.stream.read().strip())
+    def test_no_lineage_lock_is_a_configuration_error(self):
+        self.rotate.side_effect = lock.LockUnavailable(
+            'Glance\'s database is a MariaDB Galera node')
+        exc = self.assertRaises(errors.CommandError, self.run_rotate,
+                                apply=True)
+        self.assertIn('no lineage lock to rotate under: Glance\'s database '
+                      'is a MariaDB Galera node', str(exc))
 
-    def test_usage_error_exits_2(self):
-        stderr = self.useFixture(fixtures.StringStream('stderr'))
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr.stream))
-        exc = self.assertRaises(SystemExit, self.main, 'clean')
-        self.assertEqual(2, exc.code)
-
-
-class TestConfigFiles(testtools.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.dir = self.useFixture(fixtures.TempDir()).path
-        self.api = os.path.join(self.dir, 'glance-api.conf')
-        open(self.api, 'w').close()
-
-    def files(self, config_file=None, environ=None):
-        return cmd.config_files(argparse.Namespace(config_file=config_file),
-                                environ or {})
-
-    def test_import_conf_beside_it_comes_first(self):
-        self.assertEqual([self.api], self.files([self.api]))
-        extra = os.path.join(self.dir, 'glance-image-import.conf')
-        open(extra, 'w').close()
-        self.assertEqual([extra, self.api], self.files([self.api]))
-
-    def test_glance_config_dir(self):
-        self.assertEqual([self.api], self.files(
-            environ={'OS_GLANCE_CONFIG_DIR': self.dir}))
-
-    def test_nothing_found(self):
-        self.assertRaises(cmd.CommandError, self.files, environ={
-            'OS_GLANCE_CONFIG_DIR': os.path.join(self.dir, 'none')})
+    def test_nothing_to_rotate(self):
+        self.stranded.return_value = []
+        self.assertEqual(0, self.run_rotate())
+        self.assertEqual(['No image version waits for its rotation.'],
+                         self.lines())
