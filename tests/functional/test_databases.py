@@ -21,16 +21,12 @@ with every plugin of the library, connected on Galera to different nodes
 (on the other servers to the one server).
 
 image_versions' lineage lock is the database's own on MariaDB and
-PostgreSQL. A Galera node's GET_LOCK holds on that node only: there the
-replicas share a tooz lock ([image_versions] coordination_url), as the
-library requires. Deployments point it at etcd, redis or zookeeper; the
-replicas here run on one machine, where tooz's file driver is shared by
-all of them.
+PostgreSQL; on Galera the harness gives every replica a tooz lock
+([image_versions] coordination_url), as the library requires there.
 """
 
 import hashlib
 import json
-import os
 import threading
 import time
 import uuid
@@ -89,19 +85,18 @@ class TestEveryPluginOnTwoNodes(base.CloudTestCase):
     @classmethod
     def build_cloud(cls, cloud):
         galera = cloud.database == 'galera'
-        versions = {'rotation_poll_interval': '0.3'}
-        if galera:
-            versions['coordination_url'] = 'file://' + os.path.join(
-                cloud.base_dir, 'lineage-locks')
         for name, node in zip(('one', 'two'), (1, 2) if galera else (1, 1)):
             cloud.add_glance(name, plugins=EVERY_PLUGIN, db_node=node,
                              import_conf={
                                  'glance_import_ext': {
                                      'record_key': RECORD_KEY},
-                                 'image_versions': dict(versions)})
+                                 'image_versions': {
+                                     'rotation_poll_interval': '0.3'}})
         # image_versions left to the database's own lock.
         cloud.add_glance('database_lock', db_node=3 if galera else 1,
-                         plugins=['staging_owner', 'image_versions'])
+                         plugins=['staging_owner', 'image_versions'],
+                         import_conf={
+                             'image_versions': {'coordination_url': ''}})
 
     def setUp(self):
         super().setUp()

@@ -106,6 +106,9 @@ class Cloud:
         if not 1 <= db_node <= len(urls):
             raise ValueError('db_node %r: the %s server has nodes 1 to %d'
                              % (db_node, self.database, len(urls)))
+        if self.database == 'galera':
+            kwargs['import_conf'] = self._with_lineage_lock(
+                kwargs.get('import_conf'))
         auth = self.keystone.glance_auth(region) if self.keystone else None
         worker = glance.GlanceAPI(
             name, self.base_dir, urls[db_node - 1],
@@ -122,6 +125,21 @@ class Cloud:
         if start:
             worker.start()
         return worker
+
+    def _with_lineage_lock(self, import_conf):
+        """``import_conf`` with a tooz lock for image_versions, if unset.
+
+        A Galera node's GET_LOCK holds on that node only: image_versions
+        refuses to run there without [image_versions] coordination_url, a
+        lock every replica shares. Deployments point it at etcd, redis or
+        zookeeper; on one machine tooz's file driver is such a lock.
+        """
+        import_conf = dict(import_conf or {})
+        versions = dict(import_conf.get('image_versions', {}))
+        versions.setdefault('coordination_url', 'file://' + os.path.join(
+            self.base_dir, 'lineage-locks'))
+        import_conf['image_versions'] = versions
+        return import_conf
 
     def client(self, worker, user='alice', project='demo',
                roles=('member', 'reader')):
