@@ -245,13 +245,7 @@ class GaleraCluster:
                          for n in self.nodes)
 
 
-_cluster = None
-
-
 def server(base_dir):
     """The test process's one Galera cluster, started on first use."""
-    global _cluster
-    if _cluster is None:
-        _cluster = process.start_server(lambda: GaleraCluster(
-            tempfile.mkdtemp(prefix='galera-', dir=base_dir)))
-    return _cluster
+    return process.server_of_process('galera', lambda: GaleraCluster(
+        tempfile.mkdtemp(prefix='galera-', dir=base_dir)))

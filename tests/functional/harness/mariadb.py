@@ -42,7 +42,7 @@ def find_binary(binary):
     return path
 
 
-class MariaDB:
+class MariaDB(process.DirectoryServer):
 
     def __init__(self, base_dir):
         self.base_dir = base_dir
@@ -111,12 +111,6 @@ class MariaDB:
         finally:
             conn.close()
 
-    def stop(self):
-        if self.service:
-            self.service.stop()
-            self.service = None
-        shutil.rmtree(self.base_dir, ignore_errors=True)
-
     def log_tail(self):
         path = os.path.join(self.base_dir, 'error.log')
         try:
@@ -130,13 +124,7 @@ def _current_user():
     return pwd.getpwuid(os.getuid()).pw_name
 
 
-_server = None
-
-
 def server(base_dir):
     """The test process's one MariaDB server, started on first use."""
-    global _server
-    if _server is None:
-        _server = process.start_server(lambda: MariaDB(
-            tempfile.mkdtemp(prefix='mariadb-', dir=base_dir)))
-    return _server
+    return process.server_of_process('mariadb', lambda: MariaDB(
+        tempfile.mkdtemp(prefix='mariadb-', dir=base_dir)))

@@ -63,7 +63,7 @@ def _as_server_user():
                   '--regid=' + user, '--clear-groups']
 
 
-class PostgreSQL:
+class PostgreSQL(process.DirectoryServer):
 
     def __init__(self, base_dir):
         self.base_dir = base_dir
@@ -122,23 +122,11 @@ class PostgreSQL:
         return 'postgresql+psycopg2://openstack:%s@127.0.0.1:%d/%s' % (
             PASSWORD, self.port, name)
 
-    def stop(self):
-        if self.service:
-            self.service.stop()
-            self.service = None
-        shutil.rmtree(self.base_dir, ignore_errors=True)
-
     def log_tail(self):
         return self.service.log_tail(5000) if self.service else ''
 
 
-_server = None
-
-
 def server(base_dir):
     """The test process's one PostgreSQL server, started on first use."""
-    global _server
-    if _server is None:
-        _server = process.start_server(lambda: PostgreSQL(
-            tempfile.mkdtemp(prefix='postgresql-', dir=base_dir)))
-    return _server
+    return process.server_of_process('postgresql', lambda: PostgreSQL(
+        tempfile.mkdtemp(prefix='postgresql-', dir=base_dir)))

@@ -14,6 +14,7 @@
 
 import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,13 +31,39 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_server(make, attempts=2):
-    """A server made by ``make()`` and started, its stop() run at exit.
+class DirectoryServer:
+    """A server process (``service``) in a directory of its own (``base_dir``).
 
-    A start that fails is tried again with a fresh server (a fresh
-    directory and ports: another test process may have taken a port
-    meanwhile); the last failure is raised.
+    stop() ends the process and removes the directory.
     """
+
+    service = None
+    base_dir = None
+
+    def stop(self):
+        if self.service:
+            self.service.stop()
+            self.service = None
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+_SERVERS = {}   # kind -> the test process's started server of that kind
+
+
+def server_of_process(kind, make, attempts=2):
+    """The test process's one server of ``kind``, started on first use.
+
+    ``make()`` gives a fresh server (its own directory and ports), whose
+    stop() runs at exit. A start that fails is tried again with a fresh
+    server (another test process may have taken a port meanwhile); the
+    last failure is raised.
+    """
+    if kind not in _SERVERS:
+        _SERVERS[kind] = _started(make, attempts)
+    return _SERVERS[kind]
+
+
+def _started(make, attempts):
     for attempt in range(1, attempts + 1):
         server = make()
         try:
