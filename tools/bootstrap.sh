@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepare a machine that has only python3: tox and bindep in .venv-tools,
-# then the distribution packages bindep.txt lists for the tests (MariaDB
-# for the functional tests' database, gpgv and gnupg), installed with apt
-# as root or through sudo. Idempotent: a second run installs nothing.
+# then the distribution packages bindep.txt lists for the tests (MariaDB,
+# Galera and PostgreSQL for the functional tests' databases, gpgv and
+# gnupg), installed with apt as root or through sudo. Idempotent: a second
+# run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -17,7 +17,6 @@ its own in it. sqlite is no substitute: Glance 33's threaded import tasks
 lose writes to "database is locked" under it.
 """
 
-import atexit
 import os
 import pwd
 import shutil
@@ -30,7 +29,7 @@ from tests.functional.harness import process
 PASSWORD = 'functional-tests'
 
 
-def _find(binary):
+def find_binary(binary):
     for d in ('/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'):
         path = os.path.join(d, binary)
         if os.access(path, os.X_OK):
@@ -43,7 +42,7 @@ def _find(binary):
     return path
 
 
-class MariaDB:
+class MariaDB(process.DirectoryServer):
 
     def __init__(self, base_dir):
         self.base_dir = base_dir
@@ -58,12 +57,12 @@ class MariaDB:
     def start(self):
         os.makedirs(self.tmp_dir, exist_ok=True)
         user = _current_user()
-        process.run([_find('mariadb-install-db'), '--no-defaults',
+        process.run([find_binary('mariadb-install-db'), '--no-defaults',
                      '--datadir=' + self.data_dir, '--user=' + user,
                      '--tmpdir=' + self.tmp_dir,
                      '--auth-root-authentication-method=normal',
                      '--skip-test-db'], what='mariadb-install-db')
-        cmd = [_find('mariadbd'), '--no-defaults',
+        cmd = [find_binary('mariadbd'), '--no-defaults',
                '--datadir=' + self.data_dir, '--socket=' + self.socket,
                '--skip-networking', '--user=' + user,
                '--tmpdir=' + self.tmp_dir,
@@ -112,12 +111,6 @@ class MariaDB:
         finally:
             conn.close()
 
-    def stop(self):
-        if self.service:
-            self.service.stop()
-            self.service = None
-        shutil.rmtree(self.base_dir, ignore_errors=True)
-
     def log_tail(self):
         path = os.path.join(self.base_dir, 'error.log')
         try:
@@ -131,26 +124,7 @@ def _current_user():
     return pwd.getpwuid(os.getuid()).pw_name
 
 
-_server = None
-
-
 def server(base_dir):
-    """The test process's one MariaDB server, started on first use.
-
-    A bootstrap that fails is tried once more in a fresh directory.
-    """
-    global _server
-    for attempt in (1, 2):
-        if _server is not None:
-            break
-        db = MariaDB(tempfile.mkdtemp(prefix='mariadb-', dir=base_dir))
-        try:
-            db.start()
-        except process.ServiceFailed:
-            db.stop()
-            if attempt == 2:
-                raise
-            continue
-        atexit.register(db.stop)
-        _server = db
-    return _server
+    """The test process's one MariaDB server, started on first use."""
+    return process.server_of_process('mariadb', lambda: MariaDB(
+        tempfile.mkdtemp(prefix='mariadb-', dir=base_dir)))

@@ -12,7 +12,9 @@
 
 """A service process the tests start, wait for and always stop."""
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +29,52 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+class DirectoryServer:
+    """A server process (``service``) in a directory of its own (``base_dir``).
+
+    stop() ends the process and removes the directory.
+    """
+
+    service = None
+    base_dir = None
+
+    def stop(self):
+        if self.service:
+            self.service.stop()
+            self.service = None
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+_SERVERS = {}   # kind -> the test process's started server of that kind
+
+
+def server_of_process(kind, make, attempts=2):
+    """The test process's one server of ``kind``, started on first use.
+
+    ``make()`` gives a fresh server (its own directory and ports), whose
+    stop() runs at exit. A start that fails is tried again with a fresh
+    server (another test process may have taken a port meanwhile); the
+    last failure is raised.
+    """
+    if kind not in _SERVERS:
+        _SERVERS[kind] = _started(make, attempts)
+    return _SERVERS[kind]
+
+
+def _started(make, attempts):
+    for attempt in range(1, attempts + 1):
+        server = make()
+        try:
+            server.start()
+        except ServiceFailed:
+            server.stop()
+            if attempt == attempts:
+                raise
+            continue
+        atexit.register(server.stop)
+        return server
 
 
 def run(cmd, env=None, what=None):
