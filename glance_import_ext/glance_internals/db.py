@@ -338,19 +338,23 @@ def anchor_begin(image_id, value, caller=None):
     values = {'writing': value, 'updated_at': timeutils.utcnow()}
     if caller is not None:
         values['caller'] = json.dumps(caller, sort_keys=True)
+    from oslo_db import exception as db_exc
+    # Update, else insert, each its own transaction: no savepoint, which
+    # a Galera node that aborts the transaction (a write through another
+    # node) cannot roll back to, hiding the deadlock that is retried.
     for _ in range(3):
         with engine.begin() as conn:
             done = conn.execute(table.update().where(
                 table.c.image_id == image_id).values(**values))
-            if done.rowcount:
-                return
-            try:
-                with conn.begin_nested():
-                    conn.execute(table.insert().values(image_id=image_id,
-                                                       **values))
-                return
-            except sa.exc.IntegrityError:
-                continue  # inserted meanwhile by another write: update it
+        if done.rowcount:
+            return
+        try:
+            with engine.begin() as conn:
+                conn.execute(table.insert().values(image_id=image_id,
+                                                   **values))
+            return
+        except (sa.exc.IntegrityError, db_exc.DBDuplicateEntry):
+            continue  # inserted meanwhile by another write: update it
     raise RuntimeError('could not anchor the records of image %s' % image_id)
 
 
