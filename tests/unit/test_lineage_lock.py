@@ -141,6 +141,17 @@ class TestLineageLock(LockTestCase):
         self.assertTrue(self.enter('lineage-b', 10))
         self.named.assert_not_called()
 
+    def test_backend_failure_never_shows_the_password(self):
+        self.conf.config(group='image_versions',
+                         coordination_url='file://u:s3cret@host/x')
+        self.useFixture(fixtures.MockPatchObject(
+            lock, 'coordinator',
+            side_effect=RuntimeError('cannot reach file://u:s3cret@host/x')))
+        exc = self.assertRaises(lock.LockUnavailable, self.enter, 'x')
+        self.assertIn('RuntimeError: cannot reach file://u:***@host/x',
+                      str(exc))
+        self.assertNotIn('s3cret', lock.probe('nosuchdriver://u:s3cret@h'))
+
     def test_backend_failure_is_unavailable_not_a_traceback(self):
         self.conf.config(group='image_versions',
                          coordination_url='nosuchdriver://h')

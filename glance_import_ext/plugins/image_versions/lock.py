@@ -31,6 +31,7 @@ import contextlib
 import os
 import socket
 import threading
+import urllib.parse
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -105,8 +106,8 @@ def lineage_lock(name, timeout):
     try:
         held = lock.acquire(blocking=timeout)
     except Exception as exc:
-        raise LockUnavailable('the coordination backend failed (%s: %s)' % (
-            type(exc).__name__, errors.bounded(exc, 200)))
+        raise LockUnavailable('the coordination backend failed (%s)' %
+                              _failure(exc, url))
     if not held:
         raise glance_internals.LockTimeout(
             'lock %s not obtained within %ss' % (name, timeout))
@@ -158,7 +159,7 @@ def probe(url, timeout=5):
         finally:
             probing.stop()
     except Exception as exc:
-        return '%s: %s' % (type(exc).__name__, errors.bounded(exc, 200))
+        return _failure(exc, url)
     return None
 
 
@@ -168,8 +169,18 @@ def _tooz_lock(url, name):
     except LockUnavailable:
         raise
     except Exception as exc:
-        raise LockUnavailable('the coordination backend failed (%s: %s)' % (
-            type(exc).__name__, errors.bounded(exc, 200)))
+        raise LockUnavailable('the coordination backend failed (%s)' %
+                              _failure(exc, url))
+
+
+def _failure(exc, url):
+    """``exc`` for a message: bounded, without the URL's password."""
+    text = '%s: %s' % (type(exc).__name__, errors.bounded(exc, 200))
+    try:
+        password = urllib.parse.urlsplit(url).password
+    except ValueError:
+        password = None
+    return text.replace(password, '***') if password else text
 
 
 def coordinator(url):
