@@ -169,9 +169,12 @@ class VerifyingTask(image_task.ImageTask):
         digests = self.plugin.shared.digests
         image_id = self.plugin.image_id
         start = time.monotonic()
+        # No pass over the data for an import another one took over.
         found = digests.of(data.chunks, data.path, algorithms, progress,
                            recorded=lambda: stage_record.take(data.path,
-                                                              image_id))
+                                                              image_id),
+                           before_pass=self.plugin.action_wrapper
+                           .assert_task_lock)
         LOG.info('%s: digests (%s) of image %s ready in %.3f s', label,
                  '+'.join(sorted(found)), image_id, time.monotonic() - start)
         return found, data.size()

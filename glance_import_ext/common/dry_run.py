@@ -38,7 +38,6 @@ from oslo_log import log as logging
 from glance_import_ext.common import errors
 from glance_import_ext.common import records
 from glance_import_ext.common import task as image_task
-from glance_import_ext import glance_internals
 
 LOG = logging.getLogger(__name__)
 
@@ -98,14 +97,10 @@ class FinishDryRun(image_task.ImageTask):
 
     def run(self):
         """Stop the dry run after the last plugin, with every outcome."""
-        if not self.shared.dry_run or not self._last():
+        if not self.shared.dry_run or not self.shared.is_last(
+                self.plugin.name):
             return
         raise DryRunFinished(self.plugin.name, summary(self.shared))
-
-    def _last(self):
-        configured = glance_internals.image_import_plugins()
-        ours = [n for n in configured if n in self.shared.plugins]
-        return not ours or ours[-1] == self.plugin.name
 
 
 def summary(shared):

@@ -67,7 +67,7 @@ class ImportGuard(image_task.ImageTask):
         self.shared = plugin.shared
         if not self.shared.read:
             try:
-                self.read_image(plugin.image())
+                self.read_image(plugin.image_at_build())
                 self.shared.read = True
             except Exception as exc:
                 # Act with less knowledge rather than drop the plugin.

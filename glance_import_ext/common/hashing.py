@@ -244,12 +244,14 @@ class ImportDigests:
         self.wanted.update(algorithms)
 
     def of(self, chunk_source, path, algorithms, progress=None,
-           recorded=None):
+           recorded=None, before_pass=None):
         """{algorithm: hexdigest} for ``algorithms`` of the file at path.
 
         :param recorded: called once per version of the file, returns
             ({algorithm: hexdigest}, None) taken while it was staged, or
             (None, why not): those algorithms need no pass over the data.
+        :param before_pass: called before a pass over the data, if one is
+            needed; may raise to stop it.
         """
         with self._lock:
             st = os.stat(path)
@@ -260,6 +262,8 @@ class ImportDigests:
                     self._digests.update(_usable(recorded, path))
             missing = (set(algorithms) | self.wanted) - set(self._digests)
             if set(algorithms) - set(self._digests):
+                if before_pass is not None:
+                    before_pass()
                 computed, _ = digest_stream(chunk_source(), sorted(missing),
                                             progress)
                 self._digests.update(computed)

@@ -37,6 +37,9 @@ class ImportState:
         # failure), and what is only known while the flow is built.
         self.ran = []
         self.read = False
+        # The image as read while the flows were built (plugin.PluginContext
+        # .image_at_build): one read for every plugin's get_flow.
+        self.image_at_build = None
         self.before = None  # (properties, disk_format, container_format)
         self.stage_host = None
         # glance-direct: the staged file as the user staged it, taken
@@ -61,6 +64,27 @@ class ImportState:
         # plugins last saved them; None until the first guard cleared them
         # (guards.py sets {} then).
         self.records = None
+        # task.py: records the plugins' tasks wrote since, not saved yet
+        # ({key: value, or task.REMOVED}); every RecordPluginRun built
+        # (plugin.py) and run: the last one saves them all at once
+        # (task.ImageTask.save_staged_records), then written is True.
+        self.staged_records = {}
+        self.record_tasks = 0
+        self.record_runs = 0
+        self.records_written = False
+
+    def is_last(self, name):
+        """True if ``name`` is the last of this import's library plugins.
+
+        Glance adds the plugins' flows in the configured order; a plugin
+        not in that list (built by another plugin's get_flow) counts as
+        last.
+
+        :param name: a plugin's entry-point name.
+        """
+        configured = glance_internals.image_import_plugins()
+        ours = [n for n in configured if n in self.plugins]
+        return not ours or ours[-1] == name
 
 
 def of(action_wrapper):

@@ -257,25 +257,27 @@ class TaskKeepalive:
     def tick(self):
         """Look at every task once, update those kept fresh; True if any left.
 
-        A task that left processing is dropped and its waiters called.
+        One read for all the tasks and one write for those due (however
+        many imports this process runs). A task that left processing is
+        dropped and its waiters called with its status (None: gone).
         """
         with self._lock:
             watched = list(self._watched.values())
+        watched = [item for item in watched if self._expire(item)]
+        statuses = self._statuses(watched)
+        if statuses is None:
+            # A database hiccup: try again next time, a task is stale
+            # only after several missed updates.
+            return True
         for item in watched:
-            if not self._expire(item):
-                continue
-            try:
-                keep = self._touch(item)
-            except Exception as exc:
-                # A database hiccup: try again next time, the task is
-                # stale only after several missed updates.
-                LOG.warning('Could not update import task %s: %s',
-                            item.task_id, type(exc).__name__)
-                keep = True
-            if keep is not True:
+            status = statuses.get(item.task_id, 'processing')
+            if status != 'processing':
                 with self._lock:
                     self._watched.pop(item.task_id, None)
-                self._finished(item, keep)
+                self._finished(item, status)
+        self._touch([item for item in watched
+                     if statuses.get(item.task_id) == 'processing' and
+                     self._due(item)])
         with self._lock:
             return bool(self._watched)
 
@@ -297,22 +299,42 @@ class TaskKeepalive:
                      'its end', item.task_id)
         return not forget
 
-    def _touch(self, item):
-        """True while processing; else the task's status (None: gone)."""
+    @staticmethod
+    def _statuses(watched):
+        """{task id: status} of ``watched`` (None: gone); None: unreadable."""
+        if not watched:
+            return {}
+        ids = [item.task_id for item in watched]
+        try:
+            found = glance_internals.task_statuses(ids)
+        except Exception as exc:
+            LOG.warning('Could not read the import tasks %s: %s',
+                        ', '.join(ids), type(exc).__name__)
+            return None
+        return {task_id: found.get(task_id) for task_id in ids}
+
+    def _due(self, item):
+        """True if ``item`` is kept fresh and its update is due."""
         # With a short poll (someone waits on a task's end) every look at
         # the task is not yet a due update. 0.9: the wait's own jitter.
-        due = item.keep_fresh and (item.touched is None or (
+        return item.keep_fresh and (item.touched is None or (
             time.monotonic() - item.touched >= 0.9 * self.interval))
+
+    @staticmethod
+    def _touch(due):
+        """Update the tasks of ``due`` (updated_at only), in one write."""
+        if not due:
+            return
         try:
-            task = glance_internals.get_task(item.context, item.task_id)
-        except glance_internals.exceptions.NotFound:
-            return None
-        if task['status'] != 'processing':
-            return task['status']
-        if due:
-            glance_internals.touch_task(item.context, item.task_id)
-            item.touched = time.monotonic()
-        return True
+            glance_internals.touch_tasks([item.task_id for item in due])
+        except Exception as exc:
+            LOG.warning('Could not update the import tasks %s: %s',
+                        ', '.join(item.task_id for item in due),
+                        type(exc).__name__)
+            return
+        now = time.monotonic()
+        for item in due:
+            item.touched = now
 
     @staticmethod
     def _finished(item, status):

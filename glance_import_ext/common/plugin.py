@@ -116,13 +116,43 @@ class PluginContext:
         return self._library_repo
 
     def records(self):
-        """The library's records on the image now (records.records_of)."""
-        image = self.library_repo.get(self.image_id)
-        return records.records_of(glance_internals.properties_of(image))
+        """The library's records as this import's plugins wrote them.
+
+        Those saved (known to the import's state once the first guard
+        cleared the namespace, else read from the image) with those staged
+        for the import's one save (task.ImageTask.update_records).
+        """
+        shared = self.shared
+        if shared is None or shared.records is None:
+            image = self.library_repo.get(self.image_id)
+            return records.records_of(glance_internals.properties_of(image))
+        found = records.records_of(shared.records)
+        for key, value in shared.staged_records.items():
+            if value is image_task.REMOVED:
+                found.pop(key, None)
+            else:
+                found[key] = value
+        return found
 
     def image(self):
         """The image as stored now (read only; changes go via ImageTask)."""
         return self.image_repo.get(self.image_id)
+
+    def image_at_build(self):
+        """The image as read while the import's flows were built.
+
+        Read once for every plugin of the import: what a plugin's get_flow
+        decides from (Glance removes ``os_glance_stage_host`` right after).
+        """
+        if self.shared is None:
+            return self.image()
+        if self.shared.image_at_build is None:
+            self.shared.image_at_build = self.image()
+        return self.shared.image_at_build
+
+    def properties_at_build(self):
+        """image_at_build's extra properties, as a plain dict."""
+        return glance_internals.properties_of(self.image_at_build())
 
     def image_properties(self):
         """The image's extra properties as a plain dict.
@@ -135,14 +165,31 @@ class PluginContext:
 
 
 class RecordPluginRun(image_task.ImageTask):
-    """Append the plugin's name to the image's trail of plugins."""
+    """Append the plugin's name to the trail; the last saves the records.
+
+    The records every task of the import staged are saved by the
+    RecordPluginRun that runs last (every flow was built before the first
+    ran), or by that of the last configured plugin of the library if
+    another plugin's get_flow built one that never runs.
+
+    :param plugin: the PluginContext of the plugin whose flow it ends.
+    """
+
+    def __init__(self, plugin):
+        super().__init__(plugin)
+        plugin.shared.record_tasks += 1
 
     def run(self):
         """Add this plugin's name to the image's trail of plugins that ran."""
+        shared = self.plugin.shared
+        shared.record_runs += 1
         trail = self.plugin.records().get(TRAIL_PROPERTY)
         names = trail.split(',') if trail else []
         self.update_records({TRAIL_PROPERTY: ','.join(names + [
             self.plugin.name])})
+        if (shared.record_runs >= shared.record_tasks or
+                shared.is_last(self.plugin.name)):
+            self.save_staged_records()
 
 
 class RefuseToRun(image_task.ImageTask):

@@ -516,6 +516,38 @@ def touch_task(context, task_id):
     seam.db_api().task_update(context, task_id, {})
 
 
+def task_statuses(task_ids):
+    """{task id: status} of those of ``task_ids`` that exist, in one read.
+
+    For the keepalive, which looks at every task it watches each time:
+    one query for all of them rather than a task_get each.
+    """
+    import sqlalchemy as sa
+    tasks = seam.sqlalchemy_models().Task.__table__
+    query = sa.select(tasks.c.id, tasks.c.status).where(sa.and_(
+        tasks.c.id.in_(sorted(task_ids)), tasks.c.deleted == sa.false()))
+    with seam.read_session() as session:
+        return {row[0]: row[1] for row in session.execute(query)}
+
+
+@_retried_on_deadlock
+def touch_tasks(task_ids):
+    """touch_task for each of ``task_ids`` still processing, in one write.
+
+    Sets ``updated_at`` to now, as Glance's task_update does, and nothing
+    else; a task no longer processing is left as Glance last wrote it.
+    """
+    from oslo_utils import timeutils
+    import sqlalchemy as sa
+    tasks = seam.sqlalchemy_models().Task.__table__
+    with seam.write_session() as session:
+        session.connection().execute(tasks.update().where(sa.and_(
+            tasks.c.id.in_(sorted(task_ids)),
+            tasks.c.status == 'processing',
+            tasks.c.deleted == sa.false())).values(
+                updated_at=timeutils.utcnow()))
+
+
 @_retried_on_deadlock
 def set_task_result(context, task_id, result):
     """Write the task's ``result`` (a dict; Glance stores it as JSON)."""
@@ -782,6 +814,9 @@ VERIFIED = {
     'get_task': _VERBS,
     'task_or_none': _VERBS,
     'touch_task': _VERBS + ' (no values: updated_at only)',
+    'task_statuses': _ADMIN_SQL,
+    'touch_tasks': _ADMIN_SQL + ' (updated_at as task_update writes it: '
+                                'naive UTC)',
     'set_task_result': _VERBS + ' (result stored as JSON)',
     'locked_image_ids': _ADMIN_SQL,
     'latest_import_task': _ADMIN_SQL,

@@ -87,7 +87,7 @@ class VerifyDeclaredDigests(checks.VerifyingTask):
 def _tasks(p):
     try:
         # Known now, so another verifying plugin's pass can include them.
-        declared = declared_digests(p.image_properties())
+        declared = declared_digests(p.properties_at_build())
     except ValueError:
         declared = {}  # the task reports it, before reading any data
     p.shared.digests.want(declared)

@@ -66,6 +66,8 @@ class VerifyDownload(checks.VerifyingTask):
     """
 
     inputs = ('file_path',)
+    # It asks the source region before reading any data.
+    checks_lock_first = True
 
     def run(self, file_path):
         """Read the source image in its region and verify the data.

@@ -197,7 +197,7 @@ def _tasks(p):
     check_prefixes(conf)
     # Taken now, before Glance's own metadata step runs: "the image's own
     # value" in on_conflict means what the user had set.
-    before = p.image_properties()
+    before = p.properties_at_build()
     local_source = None
     if p.import_method != 'glance-download':
         local_source = before.get(SOURCE_PROPERTY)

@@ -80,7 +80,7 @@ class CheckStagedHere(task.ImageTask):
 
 
 def _tasks(p):
-    image = p.image()
+    image = p.image_at_build()
     # Read now: Glance removes os_glance_stage_host once the flow is built.
     stage_host = glance_internals.properties_of(image).get(
         workers.STAGE_HOST)

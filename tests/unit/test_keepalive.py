@@ -102,15 +102,19 @@ class TestWhenDone(testtools.TestCase):
             keepalive, 'time', mock.Mock(monotonic=self.clock)))
         self.status = 'processing'
         self.db = mock.Mock()
-        self.db.task_get.side_effect = self.task_get
         self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'db_api', return_value=self.db))
+        self.statuses = self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'task_statuses',
+            side_effect=self.task_statuses)).mock
+        self.touched = self.useFixture(fixtures.MockPatchObject(
+            glance_internals, 'touch_tasks')).mock
         self.keepalive = keepalive.TaskKeepalive(interval=5)
 
-    def task_get(self, context, task_id):
+    def task_statuses(self, task_ids):
         if self.status is None:
-            raise exception.NotFound()
-        return {'status': self.status}
+            return {}  # gone
+        return {task_id: self.status for task_id in task_ids}
 
     def test_when_done_needs_a_watched_task(self):
         self.assertRaises(KeyError, self.keepalive.when_done, 't1', print)
@@ -142,12 +146,31 @@ class TestWhenDone(testtools.TestCase):
         self.keepalive.watch('ctx', 't1')
         self.keepalive.when_done('t1', print, poll=1)
         for _ in range(11):  # polls every second for 10 seconds
-            self.assertIs(True, self.keepalive._touch(
-                self.keepalive._watched['t1']))
+            self.assertTrue(self.keepalive.tick())
             self.clock.advance(1)
-        self.assertEqual(11, self.db.task_get.call_count)
-        self.assertEqual([mock.call('ctx', 't1', {})] * 3,
-                         self.db.task_update.call_args_list)
+        self.assertEqual(11, self.statuses.call_count)
+        self.assertEqual([mock.call(['t1'])] * 3,
+                         self.touched.call_args_list)
+
+    def test_one_read_and_one_write_for_every_task(self):
+        for task_id in ('t1', 't2', 't3'):
+            self.keepalive.watch('ctx', task_id)
+        self.assertTrue(self.keepalive.tick())
+        self.statuses.assert_called_once_with(['t1', 't2', 't3'])
+        self.touched.assert_called_once_with(['t1', 't2', 't3'])
+
+    def test_a_database_hiccup_keeps_every_task(self):
+        self.keepalive.watch('ctx', 't1')
+        calls = []
+        self.keepalive.when_done('t1', calls.append)
+        self.statuses.side_effect = RuntimeError('db')
+        self.assertTrue(self.keepalive.tick())
+        self.touched.assert_not_called()
+        self.statuses.side_effect = self.task_statuses
+        self.touched.side_effect = RuntimeError('db')
+        self.status = 'failure'
+        self.assertFalse(self.keepalive.tick())
+        self.assertEqual(['failure'], calls)
 
     def test_a_waiter_past_its_timeout_is_dropped(self):
         self.keepalive.watch('ctx', 't1')
@@ -178,7 +201,7 @@ class TestWhenDone(testtools.TestCase):
         for _ in range(20):
             self.assertTrue(self.keepalive.tick())
             self.clock.advance(0.4)
-        self.db.task_update.assert_not_called()
+        self.touched.assert_not_called()
         self.status = 'failure'
         self.assertFalse(self.keepalive.tick())
         self.assertEqual(['failure'], calls)
@@ -189,7 +212,7 @@ class TestWhenDone(testtools.TestCase):
         self.clock.advance(10)
         self.assertFalse(self.keepalive.tick())
         self.assertEqual([], self.keepalive.watching())
-        self.db.task_get.assert_not_called()
+        self.statuses.assert_not_called()
         self.status = 'failure'
         self.assertFalse(self.keepalive.tick())
         self.assertEqual([], calls)
@@ -201,8 +224,9 @@ class TestWhenDone(testtools.TestCase):
         self.clock.advance(10)
         self.assertTrue(self.keepalive.tick())
         self.assertEqual([mock.call('ctx', 't1', {'result': {
-            keepalive.RESULT_KEY: {'worker': 'w'}}}),
-            mock.call('ctx', 't1', {})], self.db.task_update.call_args_list)
+            keepalive.RESULT_KEY: {'worker': 'w'}}})],
+            self.db.task_update.call_args_list)
+        self.touched.assert_called_once_with(['t1'])
         self.status = 'success'
         self.assertFalse(self.keepalive.tick())
         self.assertEqual([], calls)

@@ -233,6 +233,76 @@ class TestRecordPluginRun(PluginTestBase):
                          self.repo.properties[plugin.TRAIL_PROPERTY])
 
 
+class WritesRecord(image_task.ImageTask):
+
+    def run(self):
+        self.update_records({'import_ext_%s' % self.plugin.name: 'done'})
+
+
+class TestOneSaveOfRecordsPerImport(PluginTestBase):
+    """The plugins' tasks stage their records; the last run saves them."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_import()
+        self.conf.config(image_import_plugins=['first', 'second'],
+                         group='image_import_opts')
+        self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.common.plugin._check_plugin_list'))
+
+    def flows(self, second_tasks=WritesRecord):
+        first = plugin.build_flow('first', self.kwargs,
+                                  lambda p: [WritesRecord(p)])
+        second = plugin.build_flow('second', self.kwargs,
+                                   lambda p: [second_tasks(p)])
+        flow = lf.Flow(fakes.TASK_TYPE, retry=retry.AlwaysRevert())
+        return flow.add(first, second)
+
+    def test_every_record_in_one_save_at_the_end(self):
+        saves = len(self.repo.saves)
+        engines.run(self.flows(), store={'file_path': self.staged_uri})
+        self.assertEqual({'import_ext_first': 'done',
+                          'import_ext_second': 'done',
+                          plugin.TRAIL_PROPERTY: 'first,second'},
+                         {k: v for k, v in self.repo.properties.items()
+                          if k.startswith('import_ext_')})
+        self.assertEqual(saves + 1, len(self.repo.saves))
+
+    def test_nothing_saved_when_a_later_task_fails(self):
+        self.assertRaises(errors.ImportFailed, engines.run,
+                          self.flows(second_tasks=Fails),
+                          store={'file_path': self.staged_uri})
+        self.assertEqual([], [k for k in self.repo.properties
+                              if k.startswith('import_ext_')])
+        self.assertEqual('uploading', self.repo.image.status)
+
+    def test_revert_of_the_saving_task_restores_what_was_there(self):
+        self.repo.image.extra_properties['import_ext_first'] = 'earlier'
+        flow = self.flows()
+        engines.run(flow, store={'file_path': self.staged_uri})
+        saving = [t for sub in flow_tasks(flow) for t in flow_tasks(sub)
+                  if isinstance(t, plugin.RecordPluginRun)][-1]
+        saving.revert()
+        self.assertEqual({}, {k: v for k, v in self.repo.properties.items()
+                              if k.startswith('import_ext_')})
+
+    def test_staged_records_are_what_the_plugins_read(self):
+        first = fakes.make_plugin(self.repo, 'first')
+        first.shared.records = {'import_ext_old': 'x'}
+        WritesRecord(first).execute()
+        image_task.ImageTask(first).update_records(remove=['import_ext_old'])
+        self.assertEqual({'import_ext_first': 'done'}, first.records())
+        self.assertNotIn('import_ext_first', self.repo.properties)
+
+    def test_a_record_task_that_never_runs_does_not_hold_them_back(self):
+        # Another plugin's get_flow built one more flow that it dropped.
+        flow = self.flows()
+        plugin.build_flow('second', self.kwargs, lambda p: [])
+        engines.run(flow, store={'file_path': self.staged_uri})
+        self.assertEqual('first,second',
+                         self.repo.properties[plugin.TRAIL_PROPERTY])
+
+
 class TestRestoreStagedStatus(PluginTestBase):
 
     def setUp(self):

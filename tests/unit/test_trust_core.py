@@ -463,6 +463,14 @@ class FakeDB:
     def task_update(self, context, task_id, values):
         self.updates.append((task_id, values))
 
+    # The seam's batch verbs the keepalive uses (glance_internals.db).
+    def task_statuses(self, task_ids):
+        return {} if self.status is None else {
+            task_id: self.status for task_id in task_ids}
+
+    def touch_tasks(self, task_ids):
+        self.updates.extend((task_id, {}) for task_id in task_ids)
+
 
 class TestKeepalive(testtools.TestCase):
 
@@ -471,6 +479,10 @@ class TestKeepalive(testtools.TestCase):
         self.db = FakeDB()
         self.useFixture(fixtures.MockPatchObject(
             glance_internals, 'db_api', return_value=self.db))
+        for verb in ('task_statuses', 'touch_tasks'):
+            self.useFixture(fixtures.MockPatchObject(
+                glance_internals, verb,
+                side_effect=lambda *a, verb=verb: getattr(self.db, verb)(*a)))
         self.keepalive = keepalive.TaskKeepalive(interval=5)
         # No thread in unit tests: tick() by hand.
         self.useFixture(fixtures.MockPatch('threading.Thread'))
@@ -491,9 +503,9 @@ class TestKeepalive(testtools.TestCase):
 
     def test_gone_task_is_dropped_and_errors_are_retried(self):
         self.keepalive.watch('ctx', 't1')
-        self.db.task_get = mock.Mock(side_effect=RuntimeError('db'))
+        self.db.task_statuses = mock.Mock(side_effect=RuntimeError('db'))
         self.assertTrue(self.keepalive.tick())
-        self.db.task_get = FakeDB(None).task_get
+        self.db.task_statuses = FakeDB(None).task_statuses
         self.assertFalse(self.keepalive.tick())
 
     def test_staleness(self):

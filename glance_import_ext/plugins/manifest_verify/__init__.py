@@ -349,7 +349,7 @@ def _entry(p, properties):
 def _tasks(p):
     conf = cfg.CONF[NAME]
     trust_rules(conf)  # a bad rule refuses every import, not just some
-    properties = p.image_properties()
+    properties = p.properties_at_build()
     url = properties.get(URL_PROPERTY)
     if not url:
         return []
