@@ -22,8 +22,9 @@ and staged on replica A (declaring ``expected_digest_sha256``), then all
 imports are sent through B at once: B proxies each to A. A is healthy
 throughout, so every 503 is a false one.
 
-Prints, per pass, the import answers' p50/p99 and imports finished per
-minute, then the library's ratios to vanilla (target: within 1.1x), and
+Prints, per pass, the import answers' p50/p99, imports finished per
+minute and the database server's statements per import (transactions on
+PostgreSQL), then the library's ratios to vanilla (target: within 1.1x), and
 the counts: failures, 503s, byte mismatches of the downloaded images,
 ERROR lines in the logs. Exits 1 unless failures, 503s and mismatches
 are all 0.
@@ -186,6 +187,37 @@ class Run:
         return errors
 
 
+def statements(cloud):
+    """What the database server counted so far: (count, what is counted).
+
+    MariaDB and Galera: the statements clients sent (``Questions``),
+    summed over the nodes; PostgreSQL: the transactions committed or
+    rolled back (it counts no statements without an extension).
+    """
+    if cloud.database == 'postgresql':
+        conn = cloud.db._connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute('SELECT sum(xact_commit + xact_rollback) '
+                            'FROM pg_stat_database')
+                return int(cur.fetchone()[0]), 'transactions'
+        finally:
+            conn.close()
+    connects = ([node.connect for node in cloud.db.nodes]
+                if cloud.database == 'galera' else
+                [lambda: cloud.db._connect('root', '')])
+    total = 0
+    for connect in connects:
+        conn = connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW GLOBAL STATUS LIKE 'Questions'")
+                total += int(cur.fetchone()[1])
+        finally:
+            conn.close()
+    return total, 'statements'
+
+
 def log_offsets(cloud):
     return {path: os.path.getsize(path) for w in cloud.workers.values()
             for path in (w.log_file, w.uwsgi_log) if os.path.exists(path)}
@@ -217,9 +249,12 @@ def one_pass(args, library):
         offsets = log_offsets(cloud)
         run.stage_all(concurrency=min(args.images, 20))
         t = time.monotonic()
+        before, counted = statements(cloud)
         run.import_all()
         run.wait_all()
         imported = time.monotonic() - t
+        # The poller's one listing a second is counted too, alike in both.
+        database_load = (statements(cloud)[0] - before) / float(args.images)
         run.check_all(concurrency=8)
         errors = run.log_errors(offsets)
         if args.keep:
@@ -228,6 +263,7 @@ def one_pass(args, library):
     return {
         'run': run, 'errors': errors, 'imported': imported,
         'p50': percentile(seconds, 0.5), 'p99': percentile(seconds, 0.99),
+        'database': (database_load, counted),
         'per_minute': 60.0 * sum(
             1 for why in run.results.values() if why == 'success') /
         imported,
@@ -244,6 +280,8 @@ def report(name, figures):
         'all finished in %.1f s' % (name, figures['p50'], figures['p99'],
                                     figures['per_minute'],
                                     figures['imported']))
+    say('           database server: %.0f %s per import' %
+        figures['database'])
     say('           answers %s; failures %d; 503s (all false) %d; byte '
         'mismatches %d; ERROR lines %d; Glance 5xx to status reads %d' % (
             ', '.join('%s x %d' % item for item in sorted(
@@ -283,6 +321,9 @@ def main():
         '%.2fx (target: answers within 1.1x, throughput at least 1/1.1)' % (
             library['p50'] / vanilla['p50'], library['p99'] / vanilla['p99'],
             library['per_minute'] / vanilla['per_minute']))
+    say('  library / vanilla: database %s per import %.2fx' % (
+        library['database'][1],
+        library['database'][0] / vanilla['database'][0]))
     return 0 if ok else 1
 
 
