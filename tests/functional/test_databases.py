@@ -18,7 +18,10 @@ Every functional test runs on the database GIE_TEST_DATABASE names
 functional-postgresql``. The tests here are the ones those environments
 run first (tests/functional/databases.txt): two replicas of one region
 with every plugin of the library, connected on Galera to different nodes
-(on the other servers to the one server).
+(on the other servers to the one server); and one glance-api of two uWSGI
+processes, whose imports of one lineage serialize on the lock the
+processes share (on PostgreSQL pg_try_advisory_lock, on MariaDB
+GET_LOCK).
 
 image_versions' lineage lock is the database's own on MariaDB and
 PostgreSQL; on Galera the harness gives every replica a tooz lock
@@ -79,24 +82,14 @@ def lineage_problems(images):
     return problems
 
 
-class TestEveryPluginOnTwoNodes(base.CloudTestCase):
-    """Replica ``one`` on the first database node, ``two`` on the second."""
+def every_plugin_conf():
+    """glance-image-import.conf of a worker running EVERY_PLUGIN."""
+    return {'glance_import_ext': {'record_key': RECORD_KEY},
+            'image_versions': {'rotation_poll_interval': '0.3'}}
 
-    @classmethod
-    def build_cloud(cls, cloud):
-        galera = cloud.database == 'galera'
-        for name, node in zip(('one', 'two'), (1, 2) if galera else (1, 1)):
-            cloud.add_glance(name, plugins=EVERY_PLUGIN, db_node=node,
-                             import_conf={
-                                 'glance_import_ext': {
-                                     'record_key': RECORD_KEY},
-                                 'image_versions': {
-                                     'rotation_poll_interval': '0.3'}})
-        # image_versions left to the database's own lock.
-        cloud.add_glance('database_lock', db_node=3 if galera else 1,
-                         plugins=['staging_owner', 'image_versions'],
-                         import_conf={
-                             'image_versions': {'coordination_url': ''}})
+
+class LineageTestCase(base.CloudTestCase):
+    """Helpers of the tests that import versions of one lineage."""
 
     def setUp(self):
         super().setUp()
@@ -152,6 +145,103 @@ class TestEveryPluginOnTwoNodes(base.CloudTestCase):
         found = json.loads(result.stdout)['images'] if result.stdout else []
         return result.returncode, {r['image']: r['verdict'] for r in found}
 
+    def concurrent_versions(self, workers):
+        """Versions of this test's lineage imported at once; what broke.
+
+        A first version through ``workers[0]``; then one version staged
+        on each worker of ``workers`` (names, repeated as wanted), all
+        imported at the same moment, each through the worker that staged
+        it. Returns (tasks, problems): each version's (worker, import
+        task), and one text per broken promise: an import not answered
+        202 or not successful, a rotation still pending, the lineage's
+        (lineage_problems), an active image listed besides the current
+        one, records that are not valid. Problems are gathered, not
+        asserted, so that a failure tells all of them and the versions'
+        states (the problems' last entry, if any).
+        """
+        first_via = self.cloud.client(workers[0])
+        first = self.staged(workers[0], base.random_bytes(64 * 1024))
+        first_via.import_(first)
+        _, task = first_via.wait_for_import(first)
+        self.assertEqual('success', task['status'], task)
+        self.assertIsNotNone(self.settled(first_via, first))
+
+        staged = [(w, self.staged(w, base.random_bytes(128 * 1024)))
+                  for w in workers]
+        barrier = threading.Barrier(len(staged))
+        answers = {}
+
+        def start(worker, image_id):
+            client = self.cloud.client(worker)
+            barrier.wait()
+            try:
+                answers[image_id] = client.import_(
+                    image_id, expect=()).status_code
+            except Exception as exc:  # reported with the lineage below
+                answers[image_id] = 'no answer: %s' % exc
+
+        threads = [threading.Thread(target=start, args=s) for s in staged]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        problems = []
+        tasks = {}
+        for worker, image_id in staged:
+            if answers.get(image_id) != 202:
+                problems.append('import of %s via %s answered %s' % (
+                    image_id, worker, answers.get(image_id)))
+                continue
+            _, task = self.retried(self.cloud.client(worker).wait_for_import,
+                                   image_id, timeout=240)
+            tasks[image_id] = (worker, task)
+            if task['status'] != 'success':
+                problems.append('import of %s via %s: %s: %s' % (
+                    image_id, worker, task['status'], task['message']))
+        ids = [first] + [image_id for _, image_id in staged]
+        for image_id in ids:
+            if self.settled(first_via, image_id) is None:
+                problems.append('rotation of %s still pending' % image_id)
+        # What a user sees once every rotation ended (Galera applies other
+        # nodes' writes asynchronously: a moment to catch up).
+        time.sleep(1)
+        # The versions: the images whose import succeeded (a failed one,
+        # reported above, stays out of the lineage).
+        lineage = {i: image for i, image in (
+            (i, self.retried(first_via.get, i)) for i in ids)
+            if image['status'] == 'active'}
+        problems += lineage_problems(lineage)
+        listed = first_via.request('GET', '/v2/images', params={
+            'name': self.name, 'status': 'active'}).json()['images']
+        if len(listed) != 1:
+            problems.append('the lineage lists %d active images: %s' % (
+                len(listed), sorted(i['id'] for i in listed)))
+        code, verdicts = self.verdicts(workers[0], sorted(lineage))
+        problems += ['records of %s: %s' % (i, verdicts.get(i))
+                     for i in sorted(lineage) if verdicts.get(i) != 'valid']
+        if problems:
+            problems.append('the versions: %s' % json.dumps(
+                {i: {k: image.get(k) for k in ('os_hidden', STATE, SUCCESSOR)}
+                 for i, image in lineage.items()}, indent=1, sort_keys=True))
+        return tasks, problems
+
+
+class TestEveryPluginOnTwoNodes(LineageTestCase):
+    """Replica ``one`` on the first database node, ``two`` on the second."""
+
+    @classmethod
+    def build_cloud(cls, cloud):
+        galera = cloud.database == 'galera'
+        for name, node in zip(('one', 'two'), (1, 2) if galera else (1, 1)):
+            cloud.add_glance(name, plugins=EVERY_PLUGIN, db_node=node,
+                             import_conf=every_plugin_conf())
+        # image_versions left to the database's own lock.
+        cloud.add_glance('database_lock', db_node=3 if galera else 1,
+                         plugins=['staging_owner', 'image_versions'],
+                         import_conf={
+                             'image_versions': {'coordination_url': ''}})
+
     def test_import_with_every_plugin_through_each_node(self):
         for worker, reader in (('one', 'two'), ('two', 'one')):
             data = base.random_bytes(256 * 1024)
@@ -198,61 +288,48 @@ class TestEveryPluginOnTwoNodes(base.CloudTestCase):
         self.assertEqual('uploading', image['status'])
 
     def test_concurrent_imports_of_one_lineage_through_both_nodes(self):
-        via_one = self.cloud.client('one')
-        first = self.staged('one', base.random_bytes(64 * 1024))
-        via_one.import_(first)
-        _, task = via_one.wait_for_import(first)
-        self.assertEqual('success', task['status'], task)
-        self.assertIsNotNone(self.settled(via_one, first))
-
         workers = [('one', 'two')[n % 2] for n in range(CONCURRENT_IMPORTS)]
-        staged = [(w, self.staged(w, base.random_bytes(128 * 1024)))
-                  for w in workers]
-        barrier = threading.Barrier(len(staged))
-        refused = []
+        _, problems = self.concurrent_versions(workers)
+        self.assertEqual([], problems)
 
-        def start(worker, image_id):
-            client = self.cloud.client(worker)
-            barrier.wait()
-            try:
-                client.import_(image_id)
-            except Exception as exc:  # reported with the lineage below
-                refused.append('%s via %s: %s' % (image_id, worker, exc))
 
-        threads = [threading.Thread(target=start, args=s) for s in staged]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+class TestOneGlanceOfTwoProcesses(LineageTestCase):
+    """One glance-api of two uWSGI processes (its only replica).
 
-        problems = list(refused)
-        for worker, image_id in staged:
-            _, task = self.retried(self.cloud.client(worker).wait_for_import,
-                                   image_id, timeout=240)
-            if task['status'] != 'success':
-                problems.append('import of %s via %s: %s: %s' % (
-                    image_id, worker, task['status'], task['message']))
-        ids = [first] + [image_id for _, image_id in staged]
-        for image_id in ids:
-            if self.settled(via_one, image_id) is None:
-                problems.append('rotation of %s still pending' % image_id)
-        # What a user sees once every rotation ended (Galera applies other
-        # nodes' writes asynchronously: a moment to catch up).
-        time.sleep(1)
-        # The versions: the images whose import succeeded (a failed one,
-        # reported above, stays out of the lineage).
-        lineage = {i: image for i, image in (
-            (i, self.retried(via_one.get, i)) for i in ids)
-            if image['status'] == 'active'}
-        problems += lineage_problems(lineage)
-        listed = via_one.request('GET', '/v2/images', params={
-            'name': self.name, 'status': 'active'}).json()['images']
-        if len(listed) != 1:
-            problems.append('the lineage lists %d active images: %s' % (
-                len(listed), sorted(i['id'] for i in listed)))
-        code, verdicts = self.verdicts('one', sorted(lineage))
-        problems += ['records of %s: %s' % (i, verdicts.get(i))
-                     for i in sorted(lineage) if verdicts.get(i) != 'valid']
-        self.assertEqual([], problems, json.dumps(
-            {i: {k: image.get(k) for k in ('os_hidden', STATE, SUCCESSOR)}
-             for i, image in lineage.items()}, indent=1, sort_keys=True))
+    A deployment's glance-api runs several processes: each runs the
+    imports it answers, and their rotations, in its own threads, so that
+    only a lock the processes share serializes a lineage's versions: the
+    database's own (GET_LOCK, pg_try_advisory_lock) on one database
+    server, the harness's tooz lock on Galera.
+    """
+
+    @classmethod
+    def build_cloud(cls, cloud):
+        cloud.add_glance('processes', plugins=EVERY_PLUGIN, processes=2,
+                         import_conf=every_plugin_conf())
+
+    def test_concurrent_imports_of_one_lineage_through_both_processes(self):
+        glance = self.cloud.workers['processes']
+        pids = glance.worker_pids()
+        self.assertEqual(2, len(pids), pids)
+
+        tasks, problems = self.concurrent_versions(
+            ['processes'] * CONCURRENT_IMPORTS)
+
+        # Both processes took imports: Glance runs an import's task in the
+        # process that answered it, and logs its flow's steps there, each
+        # line with that process's pid. Other processes writing to the
+        # same log file (the admin command) are no worker.
+        self.assertEqual(pids, glance.worker_pids(), 'a worker restarted')
+        ran_in = {}
+        for image_id, (_, task) in sorted(tasks.items()):
+            found = set(glance.log_pids(task['id'], 'glance.async_'))
+            ran_in[image_id] = sorted(found & set(pids))
+            if len(ran_in[image_id]) != 1:
+                problems.append('task %s of %s logged by the workers %s' % (
+                    task['id'], image_id, ran_in[image_id]))
+        self.addDetail('import processes', content.text_content(
+            json.dumps(ran_in, indent=1, sort_keys=True)))
+        took_part = sorted({p for found in ran_in.values() for p in found})
+        self.assertEqual([], problems)
+        self.assertEqual(pids, took_part, ran_in)

@@ -87,7 +87,7 @@ class TestParallelStores(base.CloudTestCase):
         """Glance's location rows of the image that are not deleted."""
         return self.cloud.db.query(
             self.api.db_url, 'SELECT value, status FROM image_locations '
-            'WHERE image_id = %s AND deleted = 0 ORDER BY value',
+            'WHERE image_id = %s AND NOT deleted ORDER BY value',
             (image_id,))
 
     def store_files(self, image_id):

@@ -30,6 +30,7 @@ import shutil
 import tempfile
 
 import pymysql
+import sqlalchemy.engine
 
 from tests.functional.harness import mariadb
 from tests.functional.harness import process
@@ -234,6 +235,17 @@ class GaleraCluster:
             conn.close()
         return ['mysql+pymysql://openstack:%s@127.0.0.1:%d/%s?charset=utf8'
                 % (mariadb.PASSWORD, node.port, name) for node in self.nodes]
+
+    def query(self, db_url, sql, args=()):
+        """Rows (dicts) of ``sql`` in the database of ``db_url``.
+
+        Read on the node ``db_url`` connects to (its port): the node a
+        worker of that URL wrote through, which applied its writes (the
+        others apply them asynchronously).
+        """
+        url = sqlalchemy.engine.make_url(db_url)
+        [node] = [n for n in self.nodes if n.port == url.port]
+        return mariadb.dict_rows(node.connect(url.database), sql, args)
 
     def stop(self):
         for node in reversed(self.nodes):

@@ -12,9 +12,11 @@
 
 """One glance-api worker under uWSGI, configured like a real deployment."""
 
+import collections
 import configparser
 import importlib.util
 import os
+import re
 import sys
 
 import requests
@@ -33,6 +35,8 @@ STAGE_DIGESTS = ('stage_digests', {
     'paste.filter_factory':
         'glance_import_ext.middleware.stage_digests:filter_factory'})
 IMPORT_METHODS = '[glance-direct,web-download,copy-image,glance-download]'
+# The start of an oslo.log line: date, time, the writing process's pid.
+LOG_LINE = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (\d+) ')
 
 UWSGI_INI = """[uwsgi]
 http-socket = 127.0.0.1:{port}
@@ -326,6 +330,24 @@ class GlanceAPI:
             time.sleep(0.1)
         self.service.wait_until(self._healthy, timeout=timeout,
                                 what='healthy after a worker was killed')
+
+    def log_pids(self, *texts):
+        """{pid: lines} of glance-api's log lines holding all ``texts``.
+
+        oslo.log's lines start with the date, the time and the pid of the
+        process that wrote them; lines that do not (a traceback's
+        continuation) are left out.
+        """
+        found = collections.Counter()
+        try:
+            with open(self.log_file, errors='replace') as f:
+                for line in f:
+                    match = LOG_LINE.match(line)
+                    if match and all(text in line for text in texts):
+                        found[int(match.group(1))] += 1
+        except FileNotFoundError:
+            pass
+        return dict(found)
 
     @property
     def running(self):

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 
 import pymysql
+import sqlalchemy.engine
 
 from tests.functional.harness import process
 
@@ -102,14 +103,8 @@ class MariaDB(process.DirectoryServer):
 
         For what no API shows, such as Glance's location rows.
         """
-        name = db_url.split('?', 1)[0].rsplit('/', 1)[1]
-        conn = self._connect('root', '', name)
-        try:
-            with conn.cursor(pymysql.cursors.DictCursor) as cur:
-                cur.execute(sql, args)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        name = sqlalchemy.engine.make_url(db_url).database
+        return dict_rows(self._connect('root', '', name), sql, args)
 
     def log_tail(self):
         path = os.path.join(self.base_dir, 'error.log')
@@ -118,6 +113,19 @@ class MariaDB(process.DirectoryServer):
                 return f.read()[-5000:]
         except OSError:
             return ''
+
+
+def dict_rows(conn, sql, args=()):
+    """Rows (dicts) of ``sql`` on the pymysql connection ``conn``.
+
+    The connection is closed after. Galera's nodes are queried so too.
+    """
+    try:
+        with conn.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
 
 
 def _current_user():

@@ -29,6 +29,8 @@ import pwd
 import shutil
 import tempfile
 
+import sqlalchemy.engine
+
 from tests.functional.harness import process
 
 PASSWORD = 'functional-tests'
@@ -96,10 +98,10 @@ class PostgreSQL(process.DirectoryServer):
         self.service.wait_until(lambda: self._connect().close() or True,
                                 what='accepting connections')
 
-    def _connect(self):
+    def _connect(self, dbname='postgres'):
         import psycopg2
         conn = psycopg2.connect(host=self.base_dir, port=self.port,
-                                user=SUPERUSER, dbname='postgres')
+                                user=SUPERUSER, dbname=dbname)
         conn.autocommit = True  # CREATE DATABASE refuses a transaction
         return conn
 
@@ -121,6 +123,22 @@ class PostgreSQL(process.DirectoryServer):
             conn.close()
         return 'postgresql+psycopg2://openstack:%s@127.0.0.1:%d/%s' % (
             PASSWORD, self.port, name)
+
+    def query(self, db_url, sql, args=()):
+        """Rows (dicts) of ``sql`` in the database of ``db_url``.
+
+        For what no API shows, such as Glance's location rows; as the
+        superuser, through the socket.
+        """
+        import psycopg2.extras
+        conn = self._connect(sqlalchemy.engine.make_url(db_url).database)
+        try:
+            with conn.cursor(
+                    cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                cur.execute(sql, args)
+                return [dict(row) for row in cur.fetchall()]
+        finally:
+            conn.close()
 
     def log_tail(self):
         return self.service.log_tail(5000) if self.service else ''
