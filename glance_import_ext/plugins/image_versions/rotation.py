@@ -287,14 +287,17 @@ class Rotation:
         self.previous = None
         self.done = []
 
-    def plan(self, repo):
+    def plan(self, repo, members=None):
         """Work out the changes; returns this Rotation.
 
         :param repo: the image repository of the import's caller.
+        :param members: the lineage's members as ``repo`` sees them, read
+            under the lineage lock; None: read them now.
         """
         new = self.image
-        others = [m for m in self.lineage.members(repo)
-                  if m.image_id != new.image_id]
+        if members is None:
+            members = self.lineage.members(repo)
+        others = [m for m in members if m.image_id != new.image_id]
         # A version whose own rotation is pending is left to it: that
         # rotation comes later (in the order the imports ended) and hides
         # whatever is current then.
@@ -519,9 +522,14 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
     lineage = Lineage.of_record(image.owner, props.get(LINEAGE))
     with lock.lineage_lock(lineage.lock_name, lock_timeout):
         todo = [image_id]
+        # Read once for both when no other rotation comes first.
+        members = lineage.members(repo)
         if apply:
-            others = [i for i in stranded(context, repo, lineage, now)
+            others = [i for i in stranded(context, repo, lineage, now,
+                                          members=members)
                       if i.image_id != image_id]
+            if others:
+                members = None  # changed by the others' rotations
             order = {i.image_id: (_ended(context, i), 0) for i in others}
             order[image_id] = (_ended(context, image), 1)
             todo = sorted(order, key=lambda i: order[i])
@@ -534,7 +542,8 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
                 continue
             rotation = _rotate_locked(
                 caller, glance_internals.image_repo(caller), one, lineage,
-                keep_versions, apply)
+                keep_versions, apply,
+                members=members if one == image_id else None)
             if rotation is not None:
                 done.append(rotation)
         return done
@@ -547,7 +556,8 @@ def _ended(context, image):
     return (task or {}).get('updated_at') or datetime.datetime.min
 
 
-def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply):
+def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply,
+                   members=None):
     image = repo.get(image_id)
     if (glance_internals.properties_of(image).get(STATE) != PENDING or
             image.status != 'active'):
@@ -562,22 +572,27 @@ def _rotate_locked(context, repo, image_id, lineage, keep_versions, apply):
             write(context, change)
             rotation.done = [change]
         return rotation
-    rotation = Rotation(context, image, lineage, keep_versions).plan(repo)
+    rotation = Rotation(context, image, lineage, keep_versions).plan(
+        repo, members)
     if apply:
         rotation.done = rotation.apply()
     return rotation
 
 
-def stranded(context, repo, lineage=None, now=None, refused=None):
+def stranded(context, repo, lineage=None, now=None, refused=None,
+             members=None):
     """Active images whose rotation is due (waits_for_rotation).
 
     Their worker died between activation and rotation; or their import
     ended while another rotation of the lineage held the lock.
-    ``lineage``: only its versions. ``refused``: a list that gets
-    (image, why) for pending versions left alone for their records.
+    ``lineage``: only its versions (``members``: as already read).
+    ``refused``: a list that gets (image, why) for pending versions left
+    alone for their records.
     """
     now = now or keepalive.utcnow()
-    if lineage is not None:
+    if members is not None:
+        found = members
+    elif lineage is not None:
         found = lineage.members(repo)
     else:
         found = repo.list(filters={'deleted': False, 'status': 'active',
