@@ -38,6 +38,7 @@ A plugin's long work also reports progress in the task message
 the work once the task is no longer ``processing``.
 """
 
+import collections
 import datetime
 import json
 import threading
@@ -104,6 +105,8 @@ def task_alive(task, now):
 # Users cannot write a task; Glance replaces the result when the import
 # succeeds. The admin command reads it to recover a dead import.
 RESULT_KEY = 'import_ext'
+# Threads that run the work after imports (TaskKeepalive._finished).
+AFTER_IMPORT_THREADS = 2
 
 
 class _Waiter:
@@ -146,6 +149,12 @@ class TaskKeepalive:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread = None
+        # Work after imports (when_done callbacks): queued, run by at most
+        # AFTER_IMPORT_THREADS threads, each holding database connections
+        # while it runs. A thread per import ending would take as many
+        # connections at once as imports end together.
+        self._after = collections.deque()
+        self._after_threads = 0
 
     @property
     def interval(self):
@@ -336,12 +345,28 @@ class TaskKeepalive:
         for item in due:
             item.touched = now
 
-    @staticmethod
-    def _finished(item, status):
-        for waiter in item.when_done:
-            threading.Thread(target=_call, args=(waiter.callback, status),
-                             name='import-ext-after-import',
-                             daemon=True).start()
+    def _finished(self, item, status):
+        """Queue ``item``'s callbacks with the final ``status``."""
+        start = 0
+        with self._lock:
+            for waiter in item.when_done:
+                self._after.append((waiter.callback, status))
+            idle = AFTER_IMPORT_THREADS - self._after_threads
+            start = max(0, min(idle, len(self._after)))
+            self._after_threads += start
+        for _ in range(start):
+            threading.Thread(target=self._run_after, name='import-ext-after-'
+                             'import', daemon=True).start()
+
+    def _run_after(self):
+        """Run queued callbacks until none is left."""
+        while True:
+            with self._lock:
+                if not self._after:
+                    self._after_threads -= 1
+                    return
+                callback, status = self._after.popleft()
+            _call(callback, status)
 
 
 def _call(callback, status):

@@ -85,7 +85,7 @@ class TestWhenDone(testtools.TestCase):
             self.target, self.args = target, args
 
         def start(self):
-            if self.target is keepalive._call:
+            if getattr(self.target, '__name__', None) == '_run_after':
                 self.target(*self.args)
 
         def is_alive(self):
@@ -158,6 +158,26 @@ class TestWhenDone(testtools.TestCase):
         self.assertTrue(self.keepalive.tick())
         self.statuses.assert_called_once_with(['t1', 't2', 't3'])
         self.touched.assert_called_once_with(['t1', 't2', 't3'])
+
+    def test_work_after_imports_runs_in_a_bounded_number_of_threads(self):
+        started = []
+        self.useFixture(fixtures.MockPatch(
+            'glance_import_ext.common.keepalive.threading.Thread',
+            side_effect=lambda **kw: started.append(kw) or mock.Mock()))
+        calls = []
+        for n in range(5):
+            self.keepalive.watch('ctx', 't%d' % n)
+            self.keepalive.when_done('t%d' % n, calls.append)
+        self.status = 'success'
+        self.assertFalse(self.keepalive.tick())
+        started = [kw for kw in started
+                   if kw.get('name') == 'import-ext-after-import']
+        self.assertEqual(keepalive.AFTER_IMPORT_THREADS, len(started))
+        # Each thread runs what is queued until nothing is left.
+        started[0]['target']()
+        self.assertEqual(['success'] * 5, calls)
+        started[1]['target']()
+        self.assertEqual(0, self.keepalive._after_threads)
 
     def test_a_database_hiccup_keeps_every_task(self):
         self.keepalive.watch('ctx', 't1')
