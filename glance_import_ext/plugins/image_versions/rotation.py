@@ -525,14 +525,14 @@ def rotate(context, image_id, keep_versions, lock_timeout, now=None,
         # Read once for both when no other rotation comes first.
         members = lineage.members(repo)
         if apply:
-            others = [i for i in stranded(context, repo, lineage, now,
-                                          members=members)
-                      if i.image_id != image_id]
+            others = stranded(context, repo, lineage, now, members=[
+                m for m in members if m.image_id != image_id])
             if others:
                 members = None  # changed by the others' rotations
-            order = {i.image_id: (_ended(context, i), 0) for i in others}
-            order[image_id] = (_ended(context, image), 1)
-            todo = sorted(order, key=lambda i: order[i])
+                order = {i.image_id: (_ended(context, i), 0)
+                         for i in others}
+                order[image_id] = (_ended(context, image), 1)
+                todo = sorted(order, key=lambda i: order[i])
         done = []
         for one in todo:
             caller = context if one == image_id else import_caller(one)
