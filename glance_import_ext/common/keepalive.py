@@ -24,7 +24,7 @@ The thread dies with its process, whichever uWSGI process or thread ran
 the import. So a ``processing`` task not updated for several intervals
 has no live worker (``is_stale``); the admin command recovers those.
 
-The update touches ``updated_at`` only (``glance_internals.touch_task``):
+The update touches ``updated_at`` only (``glance_internals.touch_tasks``):
 it cannot overwrite the status or message Glance writes when the import
 ends.
 
@@ -347,7 +347,6 @@ class TaskKeepalive:
 
     def _finished(self, item, status):
         """Queue ``item``'s callbacks with the final ``status``."""
-        start = 0
         with self._lock:
             for waiter in item.when_done:
                 self._after.append((waiter.callback, status))

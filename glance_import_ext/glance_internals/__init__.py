@@ -126,7 +126,6 @@ images_with_status = db.images_with_status
 update_image = db.update_image
 get_task = db.get_task
 task_or_none = db.task_or_none
-touch_task = db.touch_task
 task_statuses = db.task_statuses
 touch_tasks = db.touch_tasks
 set_task_result = db.set_task_result

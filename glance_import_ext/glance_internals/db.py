@@ -506,16 +506,6 @@ def task_or_none(context, task_id):
         return None
 
 
-@_retried_on_deadlock
-def touch_task(context, task_id):
-    """Set the task's ``updated_at`` to now, and nothing else.
-
-    Glance's task_update with no values: it cannot overwrite the status
-    or message Glance writes when the import ends.
-    """
-    seam.db_api().task_update(context, task_id, {})
-
-
 def task_statuses(task_ids):
     """{task id: status} of those of ``task_ids`` that exist, in one read.
 
@@ -532,10 +522,11 @@ def task_statuses(task_ids):
 
 @_retried_on_deadlock
 def touch_tasks(task_ids):
-    """touch_task for each of ``task_ids`` still processing, in one write.
+    """Set ``updated_at`` of those of ``task_ids`` still processing to now.
 
-    Sets ``updated_at`` to now, as Glance's task_update does, and nothing
-    else; a task no longer processing is left as Glance last wrote it.
+    One write for all of them, and nothing else written: it cannot
+    overwrite the status or message Glance writes when the import ends; a
+    task no longer processing is left as Glance last wrote it.
     """
     from oslo_utils import timeutils
     import sqlalchemy as sa
@@ -813,7 +804,6 @@ VERIFIED = {
     'update_image': _VERBS + ' (purge_props=False, from_state: Conflict)',
     'get_task': _VERBS,
     'task_or_none': _VERBS,
-    'touch_task': _VERBS + ' (no values: updated_at only)',
     'task_statuses': _ADMIN_SQL,
     'touch_tasks': _ADMIN_SQL + ' (updated_at as task_update writes it: '
                                 'naive UTC)',

@@ -495,6 +495,18 @@ class TestRotationPlan(VersionsCase):
              (uid(1), 'deactivate_image')],
             [(c[0][1].image_id, c[0][2]) for c in self.policy.call_args_list])
 
+    def test_versions_created_in_one_second_are_kept_in_lineage_order(self):
+        # MySQL keeps created_at to the second: the image ids alone would
+        # order these, the newer versions having the smaller ids.
+        self.repo.add(
+            make(uid(9), hidden=True, props={V.SUPERSEDED_BY: uid(8)}),
+            make(uid(8), hidden=True, props={V.SUPERSEDED_BY: uid(7)}),
+            make(uid(7)), make(uid(1), props=pending()))
+        rotation = self.plan(uid(1), keep=2)
+        got = {c[0]: c[1][V.STATE] for c in self.changes(rotation)}
+        self.assertEqual({uid(9): V.RETIRED, uid(8): V.RETIRED,
+                          uid(7): V.SUPERSEDED, uid(1): V.CURRENT}, got)
+
     def test_keep_one_retires_the_version_just_hidden(self):
         self.repo.add(make(uid(3), age=3),
                       make(uid(5), age=5, props=pending()))

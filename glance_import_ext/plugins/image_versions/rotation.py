@@ -233,8 +233,24 @@ def _same_image_id(image_id, named):
 
 
 def _newest_first(images):
-    return sorted(images, key=lambda i: (i.created_at, i.image_id),
-                  reverse=True)
+    """``images`` newest first: by creation, then along the lineage.
+
+    Glance keeps ``created_at`` to the second on MySQL, and versions
+    imported within one second tie: among them, a version comes after
+    every version it superseded, directly or not (``SUPERSEDED_BY``).
+    """
+    by_id = {i.image_id: i for i in images}
+    older = dict.fromkeys(by_id, 0)   # image id -> versions it superseded
+    for image in images:
+        seen = {image.image_id}
+        successor = glance_internals.properties_of(image).get(SUPERSEDED_BY)
+        while successor in by_id and successor not in seen:
+            older[successor] += 1
+            seen.add(successor)
+            successor = glance_internals.properties_of(
+                by_id[successor]).get(SUPERSEDED_BY)
+    return sorted(images, key=lambda i: (i.created_at, older[i.image_id],
+                                         i.image_id), reverse=True)
 
 
 class Change:
